@@ -5,6 +5,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { register(newFieldsCmd) }
+
 func newFieldsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "fields",

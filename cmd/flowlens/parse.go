@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
+func init() { register(newParseCmd) }
+
 func newParseCmd() *cobra.Command {
 	var formatFlag string
 	cmd := &cobra.Command{

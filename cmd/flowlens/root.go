@@ -64,13 +64,17 @@ and other attacks in them.
 		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
 	})
 
-	root.AddCommand(
-		newVersionCmd(),
-		newFieldsCmd(),
-		newParseCmd(),
-	)
+	for _, c := range commands {
+		root.AddCommand(c())
+	}
 	return root
 }
+
+// commands holds every subcommand's constructor. Each command file adds its own
+// in an init function, so commands never need to edit this file.
+var commands []func() *cobra.Command
+
+func register(c func() *cobra.Command) { commands = append(commands, c) }
 
 func (g *globals) setup(cmd *cobra.Command) error {
 	var level slog.Level
