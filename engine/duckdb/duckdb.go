@@ -1,0 +1,795 @@
+// Package duckdb is the embedded engine: DuckDB, linked in through cgo, reading
+// the Parquet lake in place. It sits between engine (whose Engine interface it
+// implements and registers as "duckdb") and the lake folder
+// DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet.
+//
+// Open defines the vpc_flow_logs view (alias flows) with every flow-log field
+// typed as DESIGN §3 says, the aliases windowstart, windowend and flowlogstatus,
+// and the Hive partition columns year, month and day as zero-padded strings.
+// Then it locks the database down before any user SQL runs: file access only
+// inside the lake folder, no extension installing or auto-loading, configuration
+// locked. Query accepts exactly one SELECT statement, checked by DuckDB's own
+// parser and by the prepared statement's type before anything executes.
+//
+// Main type: Engine.
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	duck "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/flowlog"
+)
+
+// Dialect is the name of this engine's SQL dialect.
+const Dialect = "duckdb"
+
+func init() {
+	engine.Register(Dialect, func(ctx context.Context, dsn, dataDir string) (engine.Engine, error) {
+		return Open(ctx, engine.LakeDir(dataDir), Options{})
+	})
+}
+
+// Options tune the embedded database.
+type Options struct {
+	// Threads is the number of DuckDB worker threads; zero means one per core.
+	Threads int
+	// MemoryLimit caps DuckDB's memory ("4GB"); empty means DuckDB's default.
+	MemoryLimit string
+}
+
+// Engine is the embedded DuckDB engine over one lake folder.
+type Engine struct {
+	db   *sql.DB
+	lake string // absolute, symlinks resolved
+
+	mu    sync.Mutex
+	empty bool // the view is the typed empty placeholder: the lake had no files
+}
+
+var _ engine.Engine = (*Engine)(nil)
+
+// Open opens an in-memory DuckDB database whose vpc_flow_logs view reads the
+// Parquet files under lakeDir. A missing or empty lake gives an empty view
+// with every column; files committed later are seen by later queries.
+func Open(ctx context.Context, lakeDir string, o Options) (*Engine, error) {
+	abs, err := filepath.Abs(lakeDir)
+	if err != nil {
+		return nil, fmt.Errorf("open lake %s: %w", lakeDir, err)
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	if strings.ContainsAny(abs, "*?[]{}'\\") {
+		return nil, fmt.Errorf("open lake %s: the path may not contain any of * ? [ ] { } ' \\", abs)
+	}
+	// Extension auto-install and auto-load are off from the very first
+	// statement: flowlens never downloads anything.
+	conn, err := duck.NewConnector("?autoinstall_known_extensions=false&autoload_known_extensions=false", nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb: %w", err)
+	}
+	e := &Engine{db: sql.OpenDB(conn), lake: abs}
+	if err := e.setup(ctx, o); err != nil {
+		e.db.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) setup(ctx context.Context, o Options) error {
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("open duckdb: %w", err)
+	}
+	defer c.Close()
+	stmts := []string{"SET enable_progress_bar = false", "SET parquet_metadata_cache = true"}
+	if o.Threads > 0 {
+		stmts = append(stmts, fmt.Sprintf("SET threads = %d", o.Threads))
+	}
+	if o.MemoryLimit != "" {
+		stmts = append(stmts, "SET memory_limit = "+quoteString(o.MemoryLimit))
+	}
+	stmts = append(stmts, "CREATE SCHEMA flowlens")
+	for _, s := range stmts {
+		if _, err := c.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("set up duckdb: %s: %w", s, err)
+		}
+	}
+	if err := e.defineLake(ctx, c); err != nil {
+		return err
+	}
+	for _, s := range append(userViews(""),
+		// The lock-down. From here on no statement can read or write a file
+		// outside the lake, load an extension or change a setting.
+		"SET allowed_directories = ["+quoteString(e.lake+string(filepath.Separator))+"]",
+		"SET enable_external_access = false",
+		"SET lock_configuration = true",
+	) {
+		if _, err := c.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("set up duckdb: %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// glob is the pattern of the lake's data files.
+func (e *Engine) glob() string {
+	return filepath.Join(e.lake, "year=*", "month=*", "day=*", "*.parquet")
+}
+
+func (e *Engine) hasFiles() bool {
+	m, _ := filepath.Glob(e.glob())
+	return len(m) > 0
+}
+
+// defineLake (re)creates flowlens.lake, the typed view over the lake's files
+// that the user-facing views select from.
+func (e *Engine) defineLake(ctx context.Context, c *sql.Conn) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	empty := !e.hasFiles()
+	if _, err := c.ExecContext(ctx, "CREATE OR REPLACE VIEW flowlens.lake AS "+lakeSelect(e.glob(), empty)); err != nil {
+		return fmt.Errorf("define the vpc_flow_logs view over %s: %w", e.lake, err)
+	}
+	e.empty = empty
+	return nil
+}
+
+// refresh replaces the empty placeholder view once the lake has files.
+func (e *Engine) refresh(ctx context.Context, c *sql.Conn) error {
+	e.mu.Lock()
+	stale := e.empty && e.hasFiles()
+	e.mu.Unlock()
+	if !stale {
+		return nil
+	}
+	return e.defineLake(ctx, c)
+}
+
+// Aliases are the view's alias columns: names users copy from guides.
+var Aliases = []struct{ Name, Column string }{
+	{"windowstart", "start"},
+	{"windowend", "end"},
+	{"flowlogstatus", "log_status"},
+}
+
+// Partitions are the Hive partition columns, zero-padded strings.
+var Partitions = []string{"year", "month", "day"}
+
+// lakeSelect is the SELECT of flowlens.lake: every registry column cast to its
+// view type, extra, the aliases and the partition columns. With empty it
+// selects no rows but has the same columns, because read_parquet refuses a
+// glob that matches no file.
+func lakeSelect(glob string, empty bool) string {
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	col := func(expr, typ, name string) {
+		if empty {
+			expr = "NULL"
+		}
+		fmt.Fprintf(&b, "CAST(%s AS %s) AS %s, ", expr, typ, quoteIdent(name))
+	}
+	for _, f := range flowlog.Fields() {
+		col(quoteIdent(f.Column), f.Type.SQL(), f.Column)
+	}
+	col("extra", "VARCHAR", "extra")
+	for _, a := range Aliases {
+		f, _ := flowlog.Lookup(a.Column)
+		col(quoteIdent(a.Column), f.Type.SQL(), a.Name)
+	}
+	for i, p := range Partitions {
+		if empty {
+			fmt.Fprintf(&b, "CAST(NULL AS VARCHAR) AS %s", p)
+		} else {
+			b.WriteString(p)
+		}
+		if i < len(Partitions)-1 {
+			b.WriteString(", ")
+		}
+	}
+	if empty {
+		b.WriteString(" WHERE false")
+		return b.String()
+	}
+	fmt.Fprintf(&b, " FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, "+
+		"hive_types = {'year': VARCHAR, 'month': VARCHAR, 'day': VARCHAR})", quoteString(glob))
+	return b.String()
+}
+
+// userViews returns the statements that define vpc_flow_logs and flows over
+// flowlens.lake, restricted by where ("" for none). With a where clause they
+// are temporary views, which shadow the main ones on one connection only.
+func userViews(where string) []string {
+	kind := "VIEW"
+	if where != "" {
+		kind, where = "TEMP VIEW", " WHERE "+where
+	}
+	return []string{
+		"CREATE OR REPLACE " + kind + " vpc_flow_logs AS SELECT * FROM flowlens.lake" + where,
+		"CREATE OR REPLACE " + kind + " flows AS SELECT * FROM flowlens.lake" + where,
+	}
+}
+
+// rangeWhere is the predicate of r: Hive partition bounds, so that DuckDB
+// skips whole day folders, and exact bounds on start.
+func rangeWhere(r engine.Range) string {
+	var p []string
+	day := func(t time.Time) string { return quoteString(t.UTC().Format("2006-01-02")) }
+	const part = "year || '-' || month || '-' || day"
+	if !r.From.IsZero() {
+		p = append(p, part+" >= "+day(r.From), "start >= "+strconv.FormatInt(r.From.Unix(), 10))
+	}
+	if !r.To.IsZero() {
+		// A record starting before To may sit in To's own day folder.
+		p = append(p, part+" <= "+day(r.To), "start < "+strconv.FormatInt(ceilUnix(r.To), 10))
+	}
+	return strings.Join(p, " AND ")
+}
+
+// ceilUnix is t in Unix seconds, rounded up, so that start < ceilUnix(t) keeps
+// every whole second before t.
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// Dialect returns "duckdb".
+func (e *Engine) Dialect() string { return Dialect }
+
+// Lake returns the lake folder the engine reads.
+func (e *Engine) Lake() string { return e.lake }
+
+// Close closes the database.
+func (e *Engine) Close() error { return e.db.Close() }
+
+// Query runs one read-only statement. See the package comment for the rules.
+func (e *Engine) Query(ctx context.Context, req engine.Request) (*engine.Result, error) {
+	began := time.Now()
+	if strings.TrimSpace(req.SQL) == "" {
+		return nil, engine.Errorf(engine.Invalid, "empty query")
+	}
+	maxRows := req.MaxRows
+	if maxRows <= 0 {
+		maxRows = engine.DefaultMaxRows
+	}
+	timeout := req.Timeout
+	if timeout <= 0 {
+		timeout = engine.DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	c, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, e.wrap(ctx, err, req.SQL, timeout, false)
+	}
+	defer c.Close()
+	if err := e.refresh(ctx, c); err != nil {
+		return nil, &engine.Error{Kind: engine.Runtime, Msg: err.Error(), Pos: -1, Err: err}
+	}
+	if err := checkStatement(ctx, c, req.SQL); err != nil {
+		if qe := engine.AsError(err); qe != nil {
+			return nil, qe
+		}
+		return nil, e.wrap(ctx, err, req.SQL, timeout, false)
+	}
+	if !req.Range.IsZero() {
+		if !req.Range.From.IsZero() && !req.Range.To.IsZero() && !req.Range.From.Before(req.Range.To) {
+			return nil, engine.Errorf(engine.Invalid, "empty time range: from %s is not before to %s",
+				req.Range.From.UTC().Format(time.RFC3339), req.Range.To.UTC().Format(time.RFC3339))
+		}
+		for _, s := range userViews(rangeWhere(req.Range)) {
+			if _, err := c.ExecContext(ctx, s); err != nil {
+				return nil, e.wrap(ctx, fmt.Errorf("restrict the view to the time range: %w", err), req.SQL, timeout, true)
+			}
+		}
+		defer dropRangeViews(c)
+	}
+
+	res := &engine.Result{}
+	err = c.Raw(func(dc any) error { return run(ctx, dc, req.SQL, maxRows, res) })
+	if err != nil {
+		if qe := engine.AsError(err); qe != nil {
+			return nil, qe
+		}
+		var pe *prepareError
+		if errors.As(err, &pe) {
+			return nil, e.wrap(ctx, pe.err, req.SQL, timeout, false)
+		}
+		return nil, e.wrap(ctx, err, req.SQL, timeout, true)
+	}
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// dropRangeViews removes the temporary range views so that the pooled
+// connection serves the next query unrestricted; if that fails the connection
+// is discarded.
+func dropRangeViews(c *sql.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = c.Raw(func(dc any) error {
+		ex := dc.(driver.ExecerContext)
+		for _, s := range []string{"DROP VIEW IF EXISTS temp.main.vpc_flow_logs", "DROP VIEW IF EXISTS temp.main.flows"} {
+			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+				return driver.ErrBadConn
+			}
+		}
+		return nil
+	})
+}
+
+// serialized is json_serialize_sql's answer.
+type serialized struct {
+	Error        bool              `json:"error"`
+	ErrorType    string            `json:"error_type"`
+	ErrorMessage string            `json:"error_message"`
+	Position     any               `json:"position"` // a number or a numeric string
+	Statements   []json.RawMessage `json:"statements"`
+}
+
+// checkStatement lets through exactly one SELECT statement. It asks DuckDB's
+// parser alone (json_serialize_sql, which binds and runs nothing and accepts
+// only SELECT statements); the prepared statement's type is checked again in
+// run. The parser sees PRAGMA, SET, COPY, ATTACH … as what they are, before
+// the pragma rewriting that would turn some of them into SELECTs.
+func checkStatement(ctx context.Context, c *sql.Conn, query string) error {
+	var raw string
+	if err := c.QueryRowContext(ctx, "SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", query).Scan(&raw); err != nil {
+		return fmt.Errorf("parse the query: %w", err)
+	}
+	var s serialized
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return fmt.Errorf("read the parser's answer: %w", err)
+	}
+	switch {
+	case s.Error && s.ErrorType == "parser":
+		pos := -1
+		switch p := s.Position.(type) {
+		case float64:
+			pos = int(p)
+		case string:
+			if n, err := strconv.Atoi(p); err == nil {
+				pos = n
+			}
+		}
+		if pos > len(query) {
+			pos = -1
+		}
+		return &engine.Error{Kind: engine.Invalid, Msg: "syntax error: " + strings.TrimPrefix(s.ErrorMessage, "syntax error "), Pos: pos, SQL: query}
+	case s.Error:
+		kw, pos := firstKeyword(query)
+		return &engine.Error{Kind: engine.Refused, Pos: pos, SQL: query,
+			Msg:  fmt.Sprintf("only a SELECT statement may run, not %s", kw),
+			Hint: "queries are read-only: one SELECT (or WITH … SELECT) over vpc_flow_logs, without settings, files or extensions"}
+	case len(s.Statements) != 1:
+		return &engine.Error{Kind: engine.Refused, Pos: secondStatement(query), SQL: query,
+			Msg:  fmt.Sprintf("only one statement may run, the query has %d", len(s.Statements)),
+			Hint: "remove the ';' and what follows it"}
+	}
+	return nil
+}
+
+// firstKeyword returns the first word of query, upper-cased, and its offset,
+// skipping comments and blanks.
+func firstKeyword(query string) (string, int) {
+	i := skipSpace(query, 0)
+	j := i
+	for j < len(query) && (isWordByte(query[j])) {
+		j++
+	}
+	if j == i {
+		return "this statement", i
+	}
+	return strings.ToUpper(query[i:j]), i
+}
+
+// secondStatement returns the offset of the first ';' that ends a statement
+// (outside strings, quoted names and comments), or -1.
+func secondStatement(query string) int {
+	for i := 0; i < len(query); i++ {
+		switch query[i] {
+		case '\'', '"':
+			q := query[i]
+			for i++; i < len(query) && query[i] != q; i++ {
+			}
+		case '-':
+			if strings.HasPrefix(query[i:], "--") {
+				for i < len(query) && query[i] != '\n' {
+					i++
+				}
+			}
+		case '/':
+			if strings.HasPrefix(query[i:], "/*") {
+				if k := strings.Index(query[i+2:], "*/"); k >= 0 {
+					i += k + 3
+				} else {
+					i = len(query)
+				}
+			}
+		case ';':
+			if skipSpace(query, i+1) < len(query) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func skipSpace(s string, i int) int {
+	for i < len(s) {
+		switch {
+		case s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r':
+			i++
+		case strings.HasPrefix(s[i:], "--"):
+			for i < len(s) && s[i] != '\n' {
+				i++
+			}
+		case strings.HasPrefix(s[i:], "/*"):
+			k := strings.Index(s[i+2:], "*/")
+			if k < 0 {
+				return len(s)
+			}
+			i += k + 4
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+}
+
+// prepareError marks an error of preparing (parsing, binding) the user's
+// statement, as opposed to running it.
+type prepareError struct{ err error }
+
+func (p *prepareError) Error() string { return p.err.Error() }
+func (p *prepareError) Unwrap() error { return p.err }
+
+// run prepares query on the raw driver connection, checks that it is a SELECT
+// and reads at most maxRows rows of it into res.
+//
+// It uses the driver's Prepare, which refuses a string of several statements;
+// the driver's PrepareContext, ExecContext and QueryContext would execute
+// every statement but the last one.
+func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Result) error {
+	c, ok := dc.(driver.Conn)
+	if !ok {
+		return fmt.Errorf("unexpected driver connection %T", dc)
+	}
+	st, err := c.Prepare(query)
+	if err != nil {
+		return &prepareError{err}
+	}
+	defer st.Close()
+	names, err := checkSelect(st, query)
+	if err != nil {
+		return err
+	}
+	// Run the statement wrapped in a LIMIT so that DuckDB stops early: its
+	// driver materialises whole results. The wrap is used only when DuckDB
+	// accepts it as one SELECT with the same columns; otherwise the statement
+	// runs as it is and the cap applies while reading.
+	exec := st
+	if ws, err := c.Prepare(wrapLimit(query, maxRows+1)); err == nil {
+		if wn, err := checkSelect(ws, ""); err == nil && equal(wn, names) {
+			defer ws.Close()
+			exec = ws
+		} else {
+			ws.Close()
+		}
+	}
+	q, ok := exec.(driver.StmtQueryContext)
+	if !ok {
+		return fmt.Errorf("unexpected driver statement %T", exec)
+	}
+	rows, err := q.QueryContext(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols := rows.Columns()
+	res.Columns = make([]engine.Column, len(cols))
+	tn, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
+	for i, n := range cols {
+		res.Columns[i].Name = n
+		if tn != nil {
+			res.Columns[i].Type = tn.ColumnTypeDatabaseTypeName(i)
+		}
+	}
+	res.Rows = [][]any{}
+	for {
+		dest := make([]driver.Value, len(cols))
+		err := rows.Next(dest)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if len(res.Rows) == maxRows {
+			res.Truncated = true
+			return nil
+		}
+		row := make([]any, len(dest))
+		for i, v := range dest {
+			row[i] = normalize(v)
+		}
+		res.Rows = append(res.Rows, row)
+	}
+}
+
+// checkSelect refuses a prepared statement that is not a SELECT and returns
+// its column names.
+func checkSelect(st driver.Stmt, query string) ([]string, error) {
+	ds, ok := st.(*duck.Stmt)
+	if !ok {
+		return nil, fmt.Errorf("unexpected driver statement %T", st)
+	}
+	t, err := ds.StatementType()
+	if err != nil {
+		return nil, err
+	}
+	if t != duck.STATEMENT_TYPE_SELECT {
+		kw, pos := firstKeyword(query)
+		return nil, &engine.Error{Kind: engine.Refused, Pos: pos, SQL: query,
+			Msg:  fmt.Sprintf("only a SELECT statement may run, not %s", kw),
+			Hint: "queries are read-only: one SELECT (or WITH … SELECT) over vpc_flow_logs"}
+	}
+	n, err := ds.ColumnCount()
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, n)
+	for i := range names {
+		if names[i], err = ds.ColumnName(i); err != nil {
+			return nil, err
+		}
+	}
+	return names, nil
+}
+
+// wrapLimit returns query as a subquery under a LIMIT. The newline before the
+// closing parenthesis ends a trailing -- comment.
+func wrapLimit(query string, n int) string {
+	body := strings.TrimRight(query, " \t\r\n;")
+	return "SELECT * FROM (\n" + body + "\n) AS flowlens_result LIMIT " + strconv.Itoa(n)
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// normalize turns a driver value into one of the Result value types.
+func normalize(v driver.Value) any {
+	switch x := v.(type) {
+	case nil, bool, int64, float64, string, time.Time, []byte:
+		return x
+	case int8:
+		return int64(x)
+	case int16:
+		return int64(x)
+	case int32:
+		return int64(x)
+	case int:
+		return int64(x)
+	case uint8:
+		return int64(x)
+	case uint16:
+		return int64(x)
+	case uint32:
+		return int64(x)
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x)
+		}
+		return new(big.Int).SetUint64(x)
+	case float32:
+		return float64(x)
+	case *big.Int:
+		if x.IsInt64() {
+			return x.Int64()
+		}
+		return x
+	case duck.Decimal:
+		return x.Float64()
+	case duck.Interval:
+		d := time.Duration(x.Micros) * time.Microsecond
+		return fmt.Sprintf("%d months %d days %s", x.Months, x.Days, d)
+	case duck.UUID:
+		return x.String()
+	case *duck.UUID:
+		return x.String()
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normalize(e)
+		}
+		return out
+	case duck.Map:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[fmt.Sprint(k)] = normalize(e)
+		}
+		return out
+	case duck.Union:
+		return normalize(x.Value)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+var (
+	groupByRE  = regexp.MustCompile(`column "([^"]+)" must appear in the GROUP BY clause or must be part of an aggregate function`)
+	noTableRE  = regexp.MustCompile(`Table with name (\S+) does not exist`)
+	errPrefix  = regexp.MustCompile(`^[A-Za-z ]+ Error: `)
+	lineMarker = "\n\nLINE "
+)
+
+// wrap turns an error of DuckDB into an *engine.Error: its kind, its message
+// without DuckDB's rendering of the query, and the position it points at.
+func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time.Duration, running bool) *engine.Error {
+	if ctx.Err() != nil {
+		msg := "query cancelled"
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			msg = fmt.Sprintf("query stopped after its time limit of %s", timeout)
+		}
+		return &engine.Error{Kind: engine.Timeout, Msg: msg, Hint: "narrow the time range or raise --timeout", Pos: -1, SQL: query, Err: err}
+	}
+	out := &engine.Error{Kind: engine.Invalid, Pos: -1, SQL: query, Err: err}
+	if running {
+		out.Kind = engine.Runtime
+	}
+	full := err.Error()
+	var de *duck.Error
+	if errors.As(err, &de) {
+		full = de.Msg
+		switch de.Type {
+		case duck.ErrorTypeInterrupt:
+			out.Kind = engine.Timeout
+		case duck.ErrorTypePermission:
+			out.Kind = engine.Refused
+		case duck.ErrorTypeIO, duck.ErrorTypeOutOfMemory, duck.ErrorTypeInternal, duck.ErrorTypeFatal, duck.ErrorTypeConnection:
+			out.Kind = engine.Runtime
+		case duck.ErrorTypeMissingExtension, duck.ErrorTypeAutoLoad:
+			out.Kind = engine.Refused
+		}
+	}
+	msg := full
+	if i := strings.LastIndex(full, lineMarker); i >= 0 {
+		msg = full[:i]
+		out.Pos = errorPosition(query, full[i+2:])
+	}
+	msg = strings.TrimSpace(msg)
+	switch out.Kind {
+	case engine.Refused:
+		if strings.Contains(msg, "file system operations are disabled") {
+			msg = strings.Replace(msg, "file system operations are disabled by configuration", "queries may read only the lake's files", 1)
+		}
+		if strings.Contains(msg, "Extension") || strings.Contains(msg, "extension") {
+			out.Hint = "flowlens never installs or loads extensions; only the built-in parquet, json and icu ones are available"
+		}
+	case engine.Timeout:
+		msg = "query interrupted"
+	}
+	if m := groupByRE.FindStringSubmatch(msg); m != nil {
+		c := m[1]
+		out.Msg = fmt.Sprintf("column %s must appear in GROUP BY or be aggregated", c)
+		out.Hint = fmt.Sprintf("add %s to the GROUP BY list to get one row per value, or aggregate it, e.g. COUNT(DISTINCT %s), MAX(%s) or ANY_VALUE(%s)", c, c, c, c)
+		return out
+	}
+	if m := noTableRE.FindStringSubmatch(msg); m != nil {
+		out.Hint = "the lake is the view vpc_flow_logs (alias flows)"
+	}
+	out.Msg = msg
+	return out
+}
+
+// errorPosition reads the byte offset in query that DuckDB's error rendering
+// points at:
+//
+//	LINE 2: ...FROM vpc_flow_logs GROUP BY srcaddr...
+//	                   ^
+//
+// DuckDB shows at most about 40 characters either side of the error, marking
+// cut ends with "...". It returns -1 when the rendering does not match query.
+func errorPosition(query, rendering string) int {
+	first, caret, ok := strings.Cut(rendering, "\n")
+	if !ok || !strings.HasPrefix(first, "LINE ") {
+		return -1
+	}
+	numText, shown, ok := strings.Cut(first[len("LINE "):], ": ")
+	if !ok {
+		return -1
+	}
+	line, err := strconv.Atoi(numText)
+	if err != nil || line < 1 {
+		return -1
+	}
+	caret = strings.TrimRight(caret, "\n")
+	col := strings.Index(caret, "^")
+	if col < 0 {
+		return -1
+	}
+	col -= len("LINE ") + len(numText) + len(": ")
+	if strings.HasPrefix(shown, "...") {
+		shown = shown[3:]
+		col -= 3
+	}
+	shown = strings.TrimSuffix(shown, "...")
+	if col < 0 {
+		return -1
+	}
+	// Find the line in query: DuckDB counts \n, \r and \r\n as line breaks.
+	start := 0
+	for n := 1; n < line; n++ {
+		i := strings.IndexAny(query[start:], "\r\n")
+		if i < 0 {
+			return -1
+		}
+		start += i + 1
+		if query[start-1] == '\r' && start < len(query) && query[start] == '\n' {
+			start++
+		}
+	}
+	text := query[start:]
+	if i := strings.IndexAny(text, "\r\n"); i >= 0 {
+		text = text[:i]
+	}
+	at := strings.Index(text, shown)
+	if at < 0 {
+		return -1
+	}
+	// col counts characters (one column each, as DuckDB's ASCII rendering).
+	off := at
+	for n := 0; n < col && off < len(text); n++ {
+		_, size := utf8.DecodeRuneInString(text[off:])
+		off += size
+	}
+	return start + off
+}
+
+// quoteString is the one function that turns text into a SQL string literal.
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// quoteIdent quotes a column name.
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
