@@ -16,8 +16,8 @@ type Record struct {
 	ints    [NumFields]int64
 	strs    [NumFields]string
 	addrs   [4]netip.Addr // SrcAddr, DstAddr, PktSrcAddr, PktDstAddr
-	extra []string // values of the format's unknown fields, in format order
-	names []string // names of those fields
+	extra   []string      // values of the format's unknown fields, in format order
+	names   []string      // names of those fields
 }
 
 // The registry must fit the bit sets.

@@ -37,7 +37,7 @@ type Scanner struct {
 	raw     []byte
 	buf     []byte
 	headers int
-	guessed map[*Format]bool
+	guessed map[*Format]*Parser
 	notes   []string
 }
 
@@ -121,14 +121,7 @@ func (s *Scanner) Next() (*Record, error) {
 			if !ok {
 				return nil, &LineError{Line: s.line, Raw: clipRaw(line), Err: fmt.Errorf("%d values match none of AWS's documented layouts (14, 6, 17, 21, 29, 36, 39 or 40 values): give --format", countTokens(trimEOL(line)))}
 			}
-			if s.guessed == nil {
-				s.guessed = map[*Format]bool{}
-			}
-			if !s.guessed[f] {
-				s.guessed[f] = true
-				s.note(fmt.Sprintf("guessed the layout from %d values per line: %s", f.Len(), f.Header()))
-			}
-			p = &Parser{f: f}
+			p = s.guessParser(f)
 		}
 		if err := p.Parse(line, &s.rec); err != nil {
 			return nil, &LineError{Line: s.line, Raw: clipRaw(line), Err: err}
@@ -136,6 +129,20 @@ func (s *Scanner) Next() (*Record, error) {
 		s.cur = p.f
 		return &s.rec, nil
 	}
+}
+
+// guessParser returns the parser of a guessed layout, made once per layout.
+func (s *Scanner) guessParser(f *Format) *Parser {
+	if s.guessed == nil {
+		s.guessed = map[*Format]*Parser{}
+	}
+	p, ok := s.guessed[f]
+	if !ok {
+		p = NewParser(f)
+		s.guessed[f] = p
+		s.note(fmt.Sprintf("guessed the layout from %d values per line: %s", f.Len(), f.Header()))
+	}
+	return p
 }
 
 func (s *Scanner) note(n string) {
@@ -163,6 +170,9 @@ func (s *Scanner) readLine() ([]byte, error) {
 			}
 			if err != nil && err != io.EOF {
 				return nil, err
+			}
+			if err == nil {
+				total-- // the line ending is not part of the line
 			}
 			return nil, &LineError{Line: s.line, Raw: head, Err: fmt.Errorf("line of %d bytes is longer than the %d-byte limit for a flow-log record", total, MaxLineBytes)}
 		}
