@@ -56,11 +56,11 @@ func run(ctx context.Context, args []string) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(os.Stderr, "flowlens: %v\n", ee.err)
+			fmt.Fprintf(g.stderr, "flowlens: %v\n", ee.err)
 		}
 		return ee.code
 	}
-	fmt.Fprintf(os.Stderr, "flowlens: %v\n", err)
+	fmt.Fprintf(g.stderr, "flowlens: %v\n", err)
 	if isUsageError(err) {
 		return exitUsage
 	}
