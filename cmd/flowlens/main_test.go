@@ -185,7 +185,7 @@ func TestParseExternalSamples(t *testing.T) {
 			if n := strings.Count(out, "\n"); n != tt.records {
 				t.Errorf("%d records, want %d", n, tt.records)
 			}
-			if n := len(regexp.MustCompile(regexp.QuoteMeta(tt.file) + `:\d+: `).FindAllString(errs, -1)); n != tt.rejected {
+			if n := len(regexp.MustCompile(regexp.QuoteMeta(tt.file)+`:\d+: `).FindAllString(errs, -1)); n != tt.rejected {
 				t.Errorf("%d rejected lines, want %d:\n%s", n, tt.rejected, errs)
 			}
 		})
