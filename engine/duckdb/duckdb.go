@@ -238,8 +238,9 @@ func rangeWhere(r engine.Range) string {
 		p = append(p, part+" >= "+day(r.From), "start >= "+strconv.FormatInt(r.From.Unix(), 10))
 	}
 	if !r.To.IsZero() {
-		// A record starting before To may sit in To's own day folder.
-		p = append(p, part+" <= "+day(r.To), "start < "+strconv.FormatInt(ceilUnix(r.To), 10))
+		// The last second the range holds decides the last day folder.
+		end := ceilUnix(r.To)
+		p = append(p, part+" <= "+day(time.Unix(end-1, 0)), "start < "+strconv.FormatInt(end, 10))
 	}
 	return strings.Join(p, " AND ")
 }
@@ -266,12 +267,71 @@ func (e *Engine) Close() error { return e.db.Close() }
 // Query runs one read-only statement. See the package comment for the rules.
 func (e *Engine) Query(ctx context.Context, req engine.Request) (*engine.Result, error) {
 	began := time.Now()
-	if strings.TrimSpace(req.SQL) == "" {
-		return nil, engine.Errorf(engine.Invalid, "empty query")
-	}
 	maxRows := req.MaxRows
 	if maxRows <= 0 {
 		maxRows = engine.DefaultMaxRows
+	}
+	res := &engine.Result{}
+	err := e.withStatement(ctx, req, func(ctx context.Context, dc any) error {
+		return run(ctx, dc, req.SQL, maxRows, res)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// Explain runs the statement of req under EXPLAIN ANALYZE and returns DuckDB's
+// plan with its counts, such as the files each scan read. The statement passes
+// the same checks as in Query first.
+func (e *Engine) Explain(ctx context.Context, req engine.Request) (string, error) {
+	var plan strings.Builder
+	err := e.withStatement(ctx, req, func(ctx context.Context, dc any) error {
+		c := dc.(driver.Conn)
+		st, err := c.Prepare(req.SQL)
+		if err != nil {
+			return &prepareError{err}
+		}
+		_, err = checkSelect(st, req.SQL)
+		st.Close()
+		if err != nil {
+			return err
+		}
+		ex, err := c.Prepare("EXPLAIN ANALYZE " + req.SQL)
+		if err != nil {
+			return &prepareError{err}
+		}
+		defer ex.Close()
+		rows, err := ex.(driver.StmtQueryContext).QueryContext(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		dest := make([]driver.Value, len(rows.Columns()))
+		for {
+			if err := rows.Next(dest); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			fmt.Fprintln(&plan, dest[len(dest)-1])
+		}
+	})
+	return plan.String(), err
+}
+
+// withStatement checks req's statement, restricts the views to req's range
+// on a connection of its own and calls fn with the raw driver connection.
+// Errors are *engine.Error.
+func (e *Engine) withStatement(ctx context.Context, req engine.Request, fn func(ctx context.Context, dc any) error) error {
+	if strings.TrimSpace(req.SQL) == "" {
+		return engine.Errorf(engine.Invalid, "empty query")
+	}
+	r := req.Range
+	if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
+		return engine.Errorf(engine.Invalid, "empty time range: from %s is not before to %s",
+			r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339))
 	}
 	timeout := req.Timeout
 	if timeout <= 0 {
@@ -282,45 +342,38 @@ func (e *Engine) Query(ctx context.Context, req engine.Request) (*engine.Result,
 
 	c, err := e.db.Conn(ctx)
 	if err != nil {
-		return nil, e.wrap(ctx, err, req.SQL, timeout, false)
+		return e.wrap(ctx, err, req.SQL, timeout, false)
 	}
 	defer c.Close()
 	if err := e.refresh(ctx, c); err != nil {
-		return nil, &engine.Error{Kind: engine.Runtime, Msg: err.Error(), Pos: -1, Err: err}
+		return &engine.Error{Kind: engine.Runtime, Msg: err.Error(), Pos: -1, Err: err}
 	}
 	if err := checkStatement(ctx, c, req.SQL); err != nil {
 		if qe := engine.AsError(err); qe != nil {
-			return nil, qe
+			return qe
 		}
-		return nil, e.wrap(ctx, err, req.SQL, timeout, false)
+		return e.wrap(ctx, err, req.SQL, timeout, false)
 	}
-	if !req.Range.IsZero() {
-		if !req.Range.From.IsZero() && !req.Range.To.IsZero() && !req.Range.From.Before(req.Range.To) {
-			return nil, engine.Errorf(engine.Invalid, "empty time range: from %s is not before to %s",
-				req.Range.From.UTC().Format(time.RFC3339), req.Range.To.UTC().Format(time.RFC3339))
-		}
-		for _, s := range userViews(rangeWhere(req.Range)) {
+	if !r.IsZero() {
+		defer dropRangeViews(c)
+		for _, s := range userViews(rangeWhere(r)) {
 			if _, err := c.ExecContext(ctx, s); err != nil {
-				return nil, e.wrap(ctx, fmt.Errorf("restrict the view to the time range: %w", err), req.SQL, timeout, true)
+				return e.wrap(ctx, fmt.Errorf("restrict the view to the time range: %w", err), req.SQL, timeout, true)
 			}
 		}
-		defer dropRangeViews(c)
 	}
-
-	res := &engine.Result{}
-	err = c.Raw(func(dc any) error { return run(ctx, dc, req.SQL, maxRows, res) })
-	if err != nil {
-		if qe := engine.AsError(err); qe != nil {
-			return nil, qe
-		}
-		var pe *prepareError
-		if errors.As(err, &pe) {
-			return nil, e.wrap(ctx, pe.err, req.SQL, timeout, false)
-		}
-		return nil, e.wrap(ctx, err, req.SQL, timeout, true)
+	err = c.Raw(func(dc any) error { return fn(ctx, dc) })
+	if err == nil {
+		return nil
 	}
-	res.Elapsed = time.Since(began)
-	return res, nil
+	if qe := engine.AsError(err); qe != nil {
+		return qe
+	}
+	var pe *prepareError
+	if errors.As(err, &pe) {
+		return e.wrap(ctx, pe.err, req.SQL, timeout, false)
+	}
+	return e.wrap(ctx, err, req.SQL, timeout, true)
 }
 
 // dropRangeViews removes the temporary range views so that the pooled
@@ -378,6 +431,12 @@ func checkStatement(ctx context.Context, c *sql.Conn, query string) error {
 			pos = -1
 		}
 		return &engine.Error{Kind: engine.Invalid, Msg: "syntax error: " + strings.TrimPrefix(s.ErrorMessage, "syntax error "), Pos: pos, SQL: query}
+	case s.Error && secondStatement(query) >= 0:
+		at := secondStatement(query)
+		kw, pos := firstKeyword(query[at+1:])
+		return &engine.Error{Kind: engine.Refused, Pos: at + 1 + pos, SQL: query,
+			Msg:  fmt.Sprintf("only one statement may run: %s follows the first", kw),
+			Hint: "remove the ';' and what follows it"}
 	case s.Error:
 		kw, pos := firstKeyword(query)
 		return &engine.Error{Kind: engine.Refused, Pos: pos, SQL: query,

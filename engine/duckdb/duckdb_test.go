@@ -1,0 +1,287 @@
+package duckdb_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/engine/duckdb"
+	"github.com/flowlens/flowlens/querytest"
+)
+
+// Five days of March 2024, one record a day at 00:00 UTC.
+const fiveDays = `2 123456789012 eni-0a1b2c3d 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251200 1709251260 ACCEPT OK
+2 123456789012 eni-0a1b2c3d 10.0.1.6 10.0.0.220 49153 443 6 10 840 1709337600 1709337660 ACCEPT OK
+2 123456789012 eni-0a1b2c3d 10.0.1.7 10.0.0.220 49154 22 6 1 40 1709424000 1709424060 REJECT OK
+2 123456789012 eni-0a1b2c3d 10.0.1.8 10.0.0.220 49155 22 6 1 40 1709510400 1709510460 REJECT OK
+2 123456789012 eni-0a1b2c3d 10.0.1.9 10.0.0.220 49156 80 6 3 180 1709596800 1709596860 ACCEPT OK
+`
+
+func newLake(t *testing.T, lines string) (*duckdb.Engine, string) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	lake := engine.LakeDir(dir)
+	if _, err := querytest.WriteLake(ctx, lake, strings.NewReader(lines), nil); err != nil {
+		t.Fatal(err)
+	}
+	e, err := duckdb.Open(ctx, lake, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e, dir
+}
+
+func query(t *testing.T, e engine.Engine, sql string) [][]string {
+	t.Helper()
+	res, err := e.Query(context.Background(), engine.Request{SQL: sql})
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return querytest.Cells(res)
+}
+
+// TestRefused tries to get out of the read-only, lake-only sandbox. Every
+// attempt must fail with a clear message, and nothing may have happened.
+func TestRefused(t *testing.T) {
+	e, dir := newLake(t, fiveDays)
+	outside := filepath.Join(dir, "outside")
+	if _, err := querytest.WriteLake(context.Background(), outside, strings.NewReader(fiveDays), nil); err != nil {
+		t.Fatal(err)
+	}
+	outFile := filepath.Join(dir, "out.csv")
+	dbFile := filepath.Join(dir, "x.duckdb")
+	lakeFile := filepath.Join(e.Lake(), "stolen.csv")
+	tests := []struct {
+		sql  string
+		kind engine.Kind
+		msg  string
+	}{
+		{"SELECT * FROM read_csv('/etc/passwd')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT * FROM read_text('/etc/passwd')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT * FROM '/etc/passwd'", engine.Invalid, "Table with name /etc/passwd does not exist"},
+		{"SELECT * FROM sniff_csv('/etc/passwd')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT * FROM glob('/etc/*')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT * FROM query('SELECT * FROM read_csv(''/etc/passwd'')')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT count(*) FROM read_parquet('" + outside + "/*/*/*/*.parquet')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT count(*) FROM read_parquet('" + e.Lake() + "/../../outside/*/*/*/*.parquet')", engine.Refused, "queries may read only the lake's files"},
+		{"COPY (SELECT 1) TO '" + outFile + "'", engine.Refused, "only a SELECT statement may run, not COPY"},
+		{"COPY vpc_flow_logs TO '" + lakeFile + "'", engine.Refused, "only a SELECT statement may run, not COPY"},
+		{"/* hidden */ COPY (SELECT 1) TO '" + outFile + "'", engine.Refused, "not COPY"},
+		{"EXPORT DATABASE '" + filepath.Join(dir, "export") + "'", engine.Refused, "not EXPORT"},
+		{"ATTACH '" + dbFile + "' AS x", engine.Refused, "not ATTACH"},
+		{"DETACH memory", engine.Refused, "not DETACH"},
+		{"INSTALL httpfs", engine.Refused, "not INSTALL"},
+		{"LOAD httpfs", engine.Refused, "not LOAD"},
+		{"SET threads = 1", engine.Refused, "not SET"},
+		{"SET enable_external_access = true", engine.Refused, "not SET"},
+		{"RESET lock_configuration", engine.Refused, "not RESET"},
+		{"PRAGMA threads = 1", engine.Refused, "not PRAGMA"},
+		{"PRAGMA show_tables", engine.Refused, "not PRAGMA"},
+		{"CALL pragma_version()", engine.Refused, "not CALL"},
+		{"CREATE TABLE t AS SELECT 1 AS x", engine.Refused, "not CREATE"},
+		{"CREATE OR REPLACE VIEW vpc_flow_logs AS SELECT 1 AS x", engine.Refused, "not CREATE"},
+		{"DROP VIEW vpc_flow_logs", engine.Refused, "not DROP"},
+		{"INSERT INTO t VALUES (1)", engine.Refused, "not INSERT"},
+		{"EXPLAIN SELECT 1", engine.Refused, "not EXPLAIN"},
+		{"BEGIN TRANSACTION", engine.Refused, "not BEGIN"},
+		{"CHECKPOINT", engine.Refused, "not CHECKPOINT"},
+		{"USE memory", engine.Refused, "not USE"},
+		{"SELECT 1; DROP VIEW vpc_flow_logs", engine.Refused, "only one statement may run: DROP follows the first"},
+		{"SELECT 1; SELECT 2", engine.Refused, "only one statement may run, the query has 2"},
+		{"SELECT 1; SET lock_configuration = false", engine.Refused, "only one statement may run"},
+		{"SELECT 1; COPY (SELECT 1) TO '" + outFile + "'", engine.Refused, "only one statement may run"},
+		{"SELECT 1; ATTACH '" + dbFile + "' AS y", engine.Refused, "only one statement may run"},
+		{"SELECT * FROM t", engine.Invalid, "Table with name t does not exist"},
+		{"   ", engine.Invalid, "empty query"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			_, err := e.Query(context.Background(), engine.Request{SQL: tt.sql})
+			qe := engine.AsError(err)
+			if qe == nil {
+				t.Fatalf("got %v, want an *engine.Error", err)
+			}
+			if qe.Kind != tt.kind || !strings.Contains(qe.Error(), tt.msg) {
+				t.Errorf("got %v error %q, want %v containing %q", qe.Kind, qe.Error(), tt.kind, tt.msg)
+			}
+		})
+	}
+	// Nothing happened: no file written, the views and settings unchanged.
+	for _, f := range []string{outFile, dbFile, lakeFile, filepath.Join(dir, "export")} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s exists after the refused statements", f)
+		}
+	}
+	got := query(t, e, "SELECT (SELECT count(*) FROM vpc_flow_logs) AS v, (SELECT count(*) FROM flows) AS f, "+
+		"current_setting('enable_external_access') AS ext, current_setting('lock_configuration') AS locked, "+
+		"current_setting('autoinstall_known_extensions') AS inst, current_setting('autoload_known_extensions') AS load")
+	want := [][]string{{"5", "5", "false", "true", "false", "false"}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("state after refused statements (-want +got):\n%s", d)
+	}
+}
+
+// TestErrors checks the messages and positions of query errors.
+func TestErrors(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	exfiltration := "SELECT srcaddr, dstaddr, SUM(bytes) AS total_bytes\nFROM vpc_flow_logs\nWHERE action = 'ACCEPT'\nGROUP BY srcaddr\nORDER BY total_bytes DESC"
+	tests := []struct {
+		sql  string
+		kind engine.Kind
+		msg  string
+		at   string // the text the position points at, "" for none
+	}{
+		{exfiltration, engine.Invalid, "column dstaddr must appear in GROUP BY or be aggregated: add dstaddr to the GROUP BY list", "dstaddr, SUM"},
+		{"SELECT srcaddr, FROM FROM vpc_flow_logs", engine.Invalid, `syntax error: at or near "FROM"`, "FROM vpc"},
+		{"SELECT srcaddr\nFROM vpc_flow_logs\nWHERE nosuch = 1", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch = 1"},
+		{"SELECT * FROM vpc_flow_log", engine.Invalid, "the lake is the view vpc_flow_logs", "vpc_flow_log"},
+		{"SELECT srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, \"end\", action FROM vpc_flow_logs WHERE nosuch_column_far_to_the_right = 1", engine.Invalid, "nosuch_column_far_to_the_right", "nosuch_column_far"},
+		{"SELECT CAST(action AS INTEGER) FROM vpc_flow_logs", engine.Runtime, "Could not convert string 'ACCEPT'", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sql, func(t *testing.T) {
+			_, err := e.Query(context.Background(), engine.Request{SQL: tt.sql})
+			qe := engine.AsError(err)
+			if qe == nil {
+				t.Fatalf("got %v, want an *engine.Error", err)
+			}
+			if qe.Kind != tt.kind || !strings.Contains(qe.Error(), tt.msg) {
+				t.Errorf("got %v error %q, want %v containing %q", qe.Kind, qe.Error(), tt.kind, tt.msg)
+			}
+			switch {
+			case tt.at == "" && qe.Pos >= 0:
+				t.Errorf("position %d, want none", qe.Pos)
+			case tt.at != "" && (qe.Pos < 0 || !strings.HasPrefix(tt.sql[qe.Pos:], tt.at)):
+				t.Errorf("position %d, want the offset of %q (%d)", qe.Pos, tt.at, strings.Index(tt.sql, tt.at))
+			}
+		})
+	}
+}
+
+func TestEmptyLake(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	lake := engine.LakeDir(dir)
+	e, err := duckdb.Open(ctx, lake, duckdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	got := query(t, e, "SELECT (SELECT count(*) FROM (DESCRIBE vpc_flow_logs)) AS columns, (SELECT count(*) FROM flows) AS n, (SELECT max(year) FROM vpc_flow_logs) AS y")
+	if d := cmp.Diff([][]string{{"69", "0", "null"}}, got); d != "" {
+		t.Errorf("empty lake (-want +got):\n%s", d)
+	}
+	// Files committed after Open are seen by the next query.
+	if _, err := querytest.WriteLake(ctx, lake, strings.NewReader(fiveDays), nil); err != nil {
+		t.Fatal(err)
+	}
+	got = query(t, e, "SELECT count(*) AS n, min(day) AS d FROM vpc_flow_logs")
+	if d := cmp.Diff([][]string{{"5", "01"}}, got); d != "" {
+		t.Errorf("after the first files (-want +got):\n%s", d)
+	}
+}
+
+// TestRangePruning checks with EXPLAIN ANALYZE that a time range reads only
+// the day folders it covers.
+func TestRangePruning(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		r     engine.Range
+		files int
+		rows  string
+	}{
+		{engine.Range{}, 5, "5"},
+		{engine.Range{From: day(2), To: day(3)}, 1, "1"},
+		{engine.Range{From: day(2), To: day(3).Add(time.Second)}, 2, "2"},
+		{engine.Range{From: day(4)}, 2, "2"},
+		{engine.Range{To: day(2)}, 1, "1"},
+	}
+	re := regexp.MustCompile(`Total Files Read: (\d+)`)
+	for _, tt := range tests {
+		req := engine.Request{SQL: "SELECT count(*) AS n FROM vpc_flow_logs", Range: tt.r}
+		plan, err := e.Explain(context.Background(), engine.Request{SQL: "SELECT srcaddr FROM vpc_flow_logs", Range: tt.r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := re.FindStringSubmatch(plan)
+		if m == nil {
+			t.Fatalf("range %v: no file count in the plan:\n%q", tt.r, plan)
+		}
+		if m[1] != strconv(tt.files) {
+			t.Errorf("range %v: read %s files, want %d\n%s", tt.r, m[1], tt.files, plan)
+		}
+		res, err := e.Query(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := querytest.Cell(res.Rows[0][0]); got != tt.rows {
+			t.Errorf("range %v: %s rows, want %s", tt.r, got, tt.rows)
+		}
+	}
+	// The range views are per query: the next query sees everything.
+	if got := query(t, e, "SELECT count(*) FROM flows"); got[0][0] != "5" {
+		t.Errorf("after ranged queries, flows has %s rows, want 5", got[0][0])
+	}
+}
+
+func strconv(n int) string { return string(rune('0' + n)) }
+
+func TestTimeoutAndRowCap(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	began := time.Now()
+	_, err := e.Query(context.Background(), engine.Request{SQL: "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3", Timeout: 300 * time.Millisecond})
+	if qe := engine.AsError(err); qe == nil || qe.Kind != engine.Timeout {
+		t.Errorf("got %v, want a timeout", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("the timeout took %s", d)
+	}
+	res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT start FROM vpc_flow_logs ORDER BY start DESC", MaxRows: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([][]string{{"1709596800"}, {"1709510400"}}, querytest.Cells(res)); d != "" || !res.Truncated {
+		t.Errorf("capped rows (-want +got):\n%s truncated %v", d, res.Truncated)
+	}
+	// A statement the LIMIT wrap cannot take (a trailing comment after ';')
+	// is capped while reading.
+	res, err = e.Query(context.Background(), engine.Request{SQL: "SELECT start FROM vpc_flow_logs ORDER BY start; -- newest last", MaxRows: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Rows) != 4 || !res.Truncated || querytest.Cell(res.Rows[0][0]) != "1709251200" {
+		t.Errorf("got %v truncated %v, want the 4 oldest, truncated", querytest.Cells(res), res.Truncated)
+	}
+	res, err = e.Query(context.Background(), engine.Request{SQL: "SELECT 1 AS a, 2 AS a", MaxRows: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{"a", "a"}, res.Names()); d != "" || res.Truncated {
+		t.Errorf("duplicate names (-want +got):\n%s", d)
+	}
+}
+
+func TestOpenViaRegistry(t *testing.T) {
+	dir := t.TempDir()
+	e, err := engine.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if e.Dialect() != "duckdb" {
+		t.Errorf("dialect %q", e.Dialect())
+	}
+	if _, err := engine.Open(context.Background(), "nosuch://x", dir); err == nil || !strings.Contains(err.Error(), "unknown dialect") {
+		t.Errorf("unknown dialect: %v", err)
+	}
+}
