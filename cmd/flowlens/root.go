@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/flowlens/flowlens/config"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
 
 // globals are the flags every command shares.
 type globals struct {
+	config   string
+	cfg      config.Config
 	data     string
 	output   string
 	quiet    bool
@@ -56,7 +59,8 @@ and other attacks in them.
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.data, "data", "", "data folder (env FLOWLENS_DATA, default $XDG_DATA_HOME/flowlens)")
+	pf.StringVar(&g.config, "config", "", "configuration file (env FLOWLENS_CONFIG, default ~/.config/flowlens/config.yaml)")
+	pf.StringVar(&g.data, "data", "", "data folder (env FLOWLENS_DATA, else the config's data, else ~/.local/share/flowlens)")
 	pf.StringVarP(&g.output, "output", "o", "", "output format: table, csv, json or ndjson (default table on a terminal, else ndjson)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
@@ -85,6 +89,12 @@ func (g *globals) setup(cmd *cobra.Command) error {
 		level = slog.LevelError
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level})))
+	path, explicit := config.Path(g.config)
+	cfg, err := config.Load(path, explicit)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	g.cfg = cfg
 	switch g.output {
 	case "", "table", "csv", "json", "ndjson", "text":
 	default:
@@ -93,13 +103,17 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	return nil
 }
 
-// dataDir resolves the data folder: --data, else $FLOWLENS_DATA, else the XDG data directory.
+// dataDir resolves the data folder: --data, else $FLOWLENS_DATA, else the
+// configuration's data, else the XDG data directory.
 func (g *globals) dataDir() (string, error) {
 	if g.data != "" {
 		return g.data, nil
 	}
 	if d := os.Getenv("FLOWLENS_DATA"); d != "" {
 		return d, nil
+	}
+	if g.cfg.Data != "" {
+		return g.cfg.Data, nil
 	}
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "flowlens"), nil
