@@ -2,6 +2,7 @@ package alert
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -570,8 +571,7 @@ func (f *Filter) Match(a *Alert) bool {
 	return f.Since.IsZero() || !a.LastSeen.Before(f.Since)
 }
 
-// List returns the alerts passing f, most recent last_seen first, then most
-// severe, then by id.
+// List returns the alerts passing f in SortAlerts order.
 func (s *Store) List(f Filter) ([]Alert, error) {
 	var out []Alert
 	err := s.view(func(st *state) error {
@@ -587,7 +587,7 @@ func (s *Store) List(f Filter) ([]Alert, error) {
 }
 
 // SortAlerts orders alerts most recent last_seen first, then most severe,
-// then by id.
+// then by rule, src, dst and id.
 func SortAlerts(as []Alert) {
 	slices.SortStableFunc(as, func(a, b Alert) int {
 		if c := b.LastSeen.Compare(a.LastSeen); c != 0 {
@@ -596,7 +596,8 @@ func SortAlerts(as []Alert) {
 		if c := b.Severity.Compare(a.Severity); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return cmp.Or(strings.Compare(a.Rule, b.Rule), strings.Compare(a.Src, b.Src),
+			strings.Compare(a.Dst, b.Dst), strings.Compare(a.ID, b.ID))
 	})
 }
 
