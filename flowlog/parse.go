@@ -104,20 +104,19 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			}
 		}
 	}
-	n, i := 0, 0
-	for {
+	i := 0
+	for n, st := range plan {
 		for i < len(line) && line[i] == ' ' {
 			i++
 		}
 		if i >= len(line) {
-			break
+			if n == 0 {
+				return &ParseError{Msg: "empty line"}
+			}
+			missing := p.f.Fields[n].Name
+			return &ParseError{Col: len(line) + 1, Field: missing, Msg: fmt.Sprintf("%d values, but the format has %d fields (missing %s)", n, len(plan), missing)}
 		}
 		start := i
-		if n >= len(plan) {
-			return p.tooMany(line, start, n)
-		}
-		st := plan[n]
-		n++
 		// Fast paths read plain integers and dotted IPv4 while scanning.
 		switch st.kind {
 		case kindInt32, kindInt64, kindTime:
@@ -185,12 +184,11 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			r.strs[st.id] = bstr(tok[:m])
 		}
 	}
-	if n < len(plan) {
-		if n == 0 {
-			return &ParseError{Msg: "empty line"}
-		}
-		missing := p.f.Fields[n].Name
-		return &ParseError{Col: len(line) + 1, Field: missing, Msg: fmt.Sprintf("%d values, but the format has %d fields (missing %s)", n, len(plan), missing)}
+	for i < len(line) && line[i] == ' ' {
+		i++
+	}
+	if i < len(line) {
+		return p.tooMany(line, i, len(plan))
 	}
 	return nil
 }
@@ -242,36 +240,44 @@ func scanUint(line []byte, i int) (v uint64, end int, ok bool) {
 var pow10 = [9]uint64{1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000}
 
 // scanIPv4 reads a dotted IPv4 address that starts at line[i] and ends at a
-// space or the end of the line, returning the index after it.
+// space or the end of the line, returning the index after it. Octets are read
+// unrolled: one to three digits, no leading zeros, at most 255.
 func scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
 	var ip [4]byte
-	k := 0
-	for {
-		v, digits := 0, 0
-		for i < len(line) && digits < 3 {
-			d := line[i] - '0'
-			if d > 9 {
-				break
-			}
-			if digits > 0 && v == 0 {
-				return netip.Addr{}, i, false // leading zero
-			}
-			v = v*10 + int(d)
-			digits++
-			i++
-		}
-		if digits == 0 || v > 255 {
+	for k := 0; k < 4; k++ {
+		if i >= len(line) {
 			return netip.Addr{}, i, false
 		}
-		ip[k] = byte(v)
-		k++
-		if k == 4 {
-			break
-		}
-		if i >= len(line) || line[i] != '.' {
+		v := uint(line[i] - '0')
+		if v > 9 {
 			return netip.Addr{}, i, false
 		}
 		i++
+		if i < len(line) {
+			if d := uint(line[i] - '0'); d <= 9 {
+				if v == 0 {
+					return netip.Addr{}, i, false // leading zero
+				}
+				v = v*10 + d
+				i++
+				if i < len(line) {
+					if d := uint(line[i] - '0'); d <= 9 {
+						v = v*10 + d
+						i++
+						if v > 255 {
+							return netip.Addr{}, i, false
+						}
+					}
+				}
+			}
+		}
+		ip[k] = byte(v)
+		if k < 3 {
+			if i >= len(line) || line[i] != '.' {
+				return netip.Addr{}, i, false
+			}
+			i++
+		}
 	}
 	if i < len(line) && line[i] != ' ' {
 		return netip.Addr{}, i, false
