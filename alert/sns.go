@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
@@ -44,7 +44,7 @@ func newSNSSink(ctx context.Context, c *SinkConfig) (*snsSink, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithRegion(region),
 		awsconfig.WithRetryMaxAttempts(c.retries() + 1),
-		awsconfig.WithHTTPClient(&http.Client{Timeout: c.timeout()}),
+		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(c.timeout())),
 	}
 	if c.Profile != "" {
 		opts = append(opts, awsconfig.WithSharedConfigProfile(c.Profile))
