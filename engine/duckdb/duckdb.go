@@ -35,7 +35,6 @@ import (
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/flowlens/flowlens/engine"
-	"github.com/flowlens/flowlens/flowlog"
 )
 
 // Dialect is the name of this engine's SQL dialect.
@@ -164,54 +163,30 @@ func (e *Engine) refresh(ctx context.Context, c *sql.Conn) error {
 	return e.defineLake(ctx, c)
 }
 
-// Aliases are the view's alias columns: names users copy from guides.
-var Aliases = []struct{ Name, Column string }{
-	{"windowstart", "start"},
-	{"windowend", "end"},
-	{"flowlogstatus", "log_status"},
-}
-
-// Partitions are the Hive partition columns, zero-padded strings.
-var Partitions = []string{"year", "month", "day"}
-
-// lakeSelect is the SELECT of flowlens.lake: every registry column cast to its
-// view type, extra, the aliases and the partition columns. With empty it
-// selects no rows but has the same columns, because read_parquet refuses a
-// glob that matches no file.
+// lakeSelect is the SELECT of flowlens.lake: every column of
+// engine.ViewColumns cast to its type. With empty it selects no rows but has
+// the same columns, because read_parquet refuses a glob that matches no file.
 func lakeSelect(glob string, empty bool) string {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	col := func(expr, typ, name string) {
-		if empty {
+	var cols []string
+	for _, c := range engine.ViewColumns() {
+		expr := quoteIdent(c.Name)
+		switch {
+		case empty:
 			expr = "NULL"
+		case c.Source != "":
+			expr = quoteIdent(c.Source)
+		case c.Partition:
+			cols = append(cols, expr) // already VARCHAR: hive_types
+			continue
 		}
-		fmt.Fprintf(&b, "CAST(%s AS %s) AS %s, ", expr, typ, quoteIdent(name))
+		cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", expr, c.Type, quoteIdent(c.Name)))
 	}
-	for _, f := range flowlog.Fields() {
-		col(quoteIdent(f.Column), f.Type.SQL(), f.Column)
-	}
-	col("extra", "VARCHAR", "extra")
-	for _, a := range Aliases {
-		f, _ := flowlog.Lookup(a.Column)
-		col(quoteIdent(a.Column), f.Type.SQL(), a.Name)
-	}
-	for i, p := range Partitions {
-		if empty {
-			fmt.Fprintf(&b, "CAST(NULL AS VARCHAR) AS %s", p)
-		} else {
-			b.WriteString(p)
-		}
-		if i < len(Partitions)-1 {
-			b.WriteString(", ")
-		}
-	}
+	s := "SELECT " + strings.Join(cols, ", ")
 	if empty {
-		b.WriteString(" WHERE false")
-		return b.String()
+		return s + " WHERE false"
 	}
-	fmt.Fprintf(&b, " FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, "+
+	return s + fmt.Sprintf(" FROM read_parquet(%s, hive_partitioning = true, hive_types_autocast = false, "+
 		"hive_types = {'year': VARCHAR, 'month': VARCHAR, 'day': VARCHAR})", quoteString(glob))
-	return b.String()
 }
 
 // userViews returns the statements that define vpc_flow_logs and flows over
