@@ -1,0 +1,283 @@
+package alert
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeSink records what it gets and fails or panics on demand.
+type fakeSink struct {
+	name  string
+	fail  error
+	panic bool
+	delay time.Duration
+	mu    sync.Mutex
+	got   []string
+}
+
+func (f *fakeSink) Name() string { return f.name }
+
+func (f *fakeSink) Send(ctx context.Context, as []Alert) error {
+	if f.panic {
+		panic("boom")
+	}
+	if f.delay > 0 {
+		select {
+		case <-time.After(f.delay):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range as {
+		f.got = append(f.got, a.Rule)
+	}
+	return f.fail
+}
+
+func TestDispatcher(t *testing.T) {
+	mk := func(rule string, sev Severity, st Status) Alert {
+		return Alert{Rule: rule, Severity: sev, Status: st}
+	}
+	created := []Alert{mk("crit", Critical, StatusOpen), mk("low", Low, StatusOpen), mk("muted", Critical, StatusSuppressed)}
+	updated := []Alert{mk("upd-high", High, StatusOpen), mk("upd-acked", High, StatusAcked)}
+
+	all := &fakeSink{name: "all"}
+	high := &fakeSink{name: "high"}
+	updates := &fakeSink{name: "updates"}
+	broken := &fakeSink{name: "broken", fail: errors.New("down")}
+	panicky := &fakeSink{name: "panicky", panic: true}
+	idle := &fakeSink{name: "idle"}
+	d := &Dispatcher{}
+	d.Add(all, 0, false)
+	d.Add(high, High, false)
+	d.Add(updates, Medium, true)
+	d.Add(broken, 0, false)
+	d.Add(panicky, 0, false)
+	d.Add(idle, Critical, true)
+
+	res := d.Dispatch(context.Background(), created, updated)
+	type row struct {
+		Sink string
+		Sent int
+		Err  string
+	}
+	var got []row
+	for _, r := range res {
+		e := ""
+		if r.Err != nil {
+			e = r.Err.Error()
+		}
+		got = append(got, row{r.Sink, r.Sent, e})
+	}
+	want := []row{
+		{"all", 2, ""},
+		{"high", 1, ""},
+		{"updates", 2, ""},
+		{"broken", 2, "down"},
+		{"panicky", 2, "sink panicky panicked: boom"},
+		{"idle", 1, ""},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	for _, tt := range []struct {
+		s    *fakeSink
+		want []string
+	}{
+		{all, []string{"crit", "low"}},
+		{high, []string{"crit"}},
+		{updates, []string{"crit", "upd-high"}},
+		{idle, []string{"crit"}},
+	} {
+		if diff := cmp.Diff(tt.want, tt.s.got); diff != "" {
+			t.Errorf("sink %s got (-want +got):\n%s", tt.s.name, diff)
+		}
+	}
+	err := Errors(res)
+	if err == nil || !strings.Contains(err.Error(), "sink broken: down") || !strings.Contains(err.Error(), "sink panicky") {
+		t.Errorf("Errors = %v", err)
+	}
+	if Errors(res[:3]) != nil {
+		t.Error("Errors of successful results should be nil")
+	}
+}
+
+func TestDispatcherSlowSinkDoesNotBlockOthers(t *testing.T) {
+	slow := &fakeSink{name: "slow", delay: 10 * time.Second}
+	fast := &fakeSink{name: "fast"}
+	d := &Dispatcher{}
+	d.Add(slow, 0, false)
+	d.Add(fast, 0, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := d.Dispatch(ctx, []Alert{{Rule: "r", Severity: High, Status: StatusOpen}}, nil)
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("dispatch took %s", time.Since(start))
+	}
+	if !errors.Is(res[0].Err, context.DeadlineExceeded) || res[1].Err != nil || len(fast.got) != 1 {
+		t.Errorf("slow: %v, fast: %v %v", res[0].Err, res[1].Err, fast.got)
+	}
+}
+
+func TestDispatcherFromConfig(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	cfgs := []SinkConfig{
+		{Type: SinkStdout, Format: "text"},
+		{Type: SinkFile, Path: filepath.Join(dir, "sub", "alerts.ndjson"), MinSeverity: High},
+		{Type: SinkFile, Path: filepath.Join(dir, "sub", "alerts.ndjson"), MinSeverity: High},
+	}
+	d, err := NewDispatcher(context.Background(), cfgs, Env{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := testAlerts()
+	as[0].Severity = Low
+	for range 2 {
+		if err := Errors(d.Dispatch(context.Background(), as, nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantText := as[0].Line() + "\n" + as[1].Line() + "\n"
+	if diff := cmp.Diff(wantText+wantText, out.String()); diff != "" {
+		t.Errorf("stdout text (-want +got):\n%s", diff)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "sub", "alerts.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("file has %d lines, want 4 (2 sinks × 2 dispatches × 1 high alert):\n%s", len(lines), b)
+	}
+	for _, l := range lines {
+		var a Alert
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		if diff := cmp.Diff(as[1], a); diff != "" {
+			t.Errorf("file line (-want +got):\n%s", diff)
+		}
+	}
+	res := d.Test(context.Background(), t0)
+	var names []string
+	for _, r := range res {
+		names = append(names, r.Sink+"="+r.Target)
+	}
+	if diff := cmp.Diff([]string{"stdout=stdout", "file=" + cfgs[1].Path, "file#2=" + cfgs[1].Path}, names); diff != "" {
+		t.Errorf("sink names (-want +got):\n%s", diff)
+	}
+	if err := Errors(res); err != nil || !strings.Contains(out.String(), "TEST ALERT") {
+		t.Errorf("test alert: %v, stdout %q", err, out.String())
+	}
+}
+
+func TestParseSinkConfigs(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    []SinkConfig
+		wantErr string
+	}{
+		{name: "no alerts section", yaml: "retention: 30d\n"},
+		{name: "empty file", yaml: ""},
+		{
+			name: "every type",
+			yaml: `
+alerts:
+  sinks:
+    - type: stdout
+      format: text
+    - type: file
+      path: /var/log/flowlens/alerts.ndjson
+      min-severity: medium
+    - name: soc
+      type: webhook
+      url: https://hooks.example.com/flowlens
+      headers: {Authorization: "Bearer ${TOKEN}"}
+      batch: true
+      timeout: 5s
+      retries: 5
+      backoff: 500ms
+      send-updates: true
+    - type: slack
+      url: ${SLACK_WEBHOOK_URL}
+      min-severity: high
+    - type: sns
+      topic: arn:aws:sns:eu-west-1:123456789012:alerts
+    - type: syslog
+      network: tcp
+      address: siem.example.com:6514
+      facility: security
+      retries: -1
+`,
+			want: []SinkConfig{
+				{Type: "stdout", Format: "text"},
+				{Type: "file", Path: "/var/log/flowlens/alerts.ndjson", MinSeverity: Medium},
+				{Name: "soc", Type: "webhook", URL: "https://hooks.example.com/flowlens", Headers: map[string]string{"Authorization": "Bearer ${TOKEN}"},
+					Batch: true, Timeout: 5 * time.Second, Retries: 5, Backoff: 500 * time.Millisecond, SendUpdates: true},
+				{Type: "slack", URL: "${SLACK_WEBHOOK_URL}", MinSeverity: High},
+				{Type: "sns", Topic: "arn:aws:sns:eu-west-1:123456789012:alerts"},
+				{Type: "syslog", Network: "tcp", Address: "siem.example.com:6514", Facility: "security", Retries: -1},
+			},
+		},
+		{name: "unknown key", yaml: "alerts:\n  sinks:\n    - type: webhook\n      uri: http://x\n", wantErr: `cfg.yaml:4:7: alerts.sinks[0]: unknown key "uri"`},
+		{name: "unknown type", yaml: "alerts:\n  sinks:\n    - type: pagerduty\n", wantErr: `cfg.yaml:3:7: alerts.sinks[0] (pagerduty): sink type "pagerduty" is not one of stdout, file, webhook, slack, sns, syslog`},
+		{name: "missing url", yaml: "alerts:\n  sinks:\n    - {type: stdout}\n    - {type: slack}\n", wantErr: `cfg.yaml:4:7: alerts.sinks[1] (slack): a slack sink needs a url`},
+		{name: "bad severity", yaml: "alerts:\n  sinks:\n    - type: stdout\n      min-severity: urgent\n", wantErr: `cfg.yaml:3:7: alerts.sinks[0]: `},
+		{name: "bad duration", yaml: "alerts:\n  sinks:\n    - type: stdout\n      timeout: soon\n", wantErr: `cfg.yaml:3:7: alerts.sinks[0]: `},
+		{name: "sinks not a list", yaml: "alerts:\n  sinks: stdout\n", wantErr: "cfg.yaml:2:10: alerts.sinks must be a list"},
+		{name: "bad arn", yaml: "alerts:\n  sinks:\n    - {type: sns, topic: my-topic}\n", wantErr: "not an SNS topic ARN"},
+		{name: "bad network", yaml: "alerts:\n  sinks:\n    - {type: syslog, address: 'h:514', network: tls}\n", wantErr: `network "tls" is not one of udp, tcp`},
+		{name: "bad facility", yaml: "alerts:\n  sinks:\n    - {type: syslog, address: 'h:514', facility: local9}\n", wantErr: `facility "local9"`},
+		{name: "not yaml", yaml: "alerts: [\n", wantErr: "read config cfg.yaml: yaml: line"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseSinkConfigs("cfg.yaml", []byte(tt.yaml))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("configs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://hooks.slack.com/services/T0/B0/secret", "https://hooks.slack.com/…"},
+		{"https://user:pw@example.com/", "https://example.com"},
+		{"http://127.0.0.1:8080?token=x", "http://127.0.0.1:8080/…"},
+		{"::bad", "(url hidden)"},
+	}
+	for _, tt := range tests {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	c := SinkConfig{Type: SinkSlack, URL: "https://hooks.slack.com/services/T0/B0/secret"}
+	if strings.Contains(c.Target(), "secret") {
+		t.Errorf("Target() = %q leaks the path", c.Target())
+	}
+}
