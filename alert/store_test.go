@@ -3,8 +3,8 @@ package alert
 import (
 	"errors"
 	"fmt"
-	"os"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
