@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 )
@@ -73,7 +72,8 @@ func (d *Dispatcher) Len() int { return len(d.routes) }
 // Dispatch sends the open alerts of created, and of updated to sinks that
 // want updates, to every sink whose minimum severity they reach. Acked and
 // suppressed alerts are never sent. It returns one Result per sink, in
-// configuration order, sinks that had nothing to send included (Sent 0).
+// configuration order, sinks that had nothing to send included (Sent 0);
+// reporting failures is the caller's job (see Errors).
 func (d *Dispatcher) Dispatch(ctx context.Context, created, updated []Alert) []Result {
 	return d.run(ctx, func(r *route) []Alert {
 		var out []Alert
@@ -114,9 +114,6 @@ func (d *Dispatcher) run(ctx context.Context, pick func(*route) []Alert) []Resul
 			start := time.Now()
 			res.Err = safeSend(ctx, r.sink, alerts)
 			res.Elapsed = time.Since(start)
-			if res.Err != nil {
-				slog.Warn("alert sink failed", "sink", res.Sink, "type", res.Type, "alerts", len(alerts), "err", res.Err)
-			}
 		}(&results[i])
 	}
 	wg.Wait()
