@@ -17,13 +17,15 @@ type ViewColumn struct {
 	// Aliases are other names that mean this column in Insights queries and
 	// format strings: the AWS name (log-status) and the Insights name (logStatus).
 	Aliases []string
-	// Partition marks the Hive partition columns year, month and day.
+	// Partition marks the Hive partition columns year, month and day, and
+	// date, which is derived from them.
 	Partition bool
 }
 
 // ViewColumns returns the columns of vpc_flow_logs in order: every registry
 // field, extra (a JSON object of fields the registry does not know), the alias
-// columns windowstart, windowend and flowlogstatus, and the partition columns.
+// columns windowstart, windowend and flowlogstatus, the partition columns
+// year, month and day (zero-padded strings), and date, their DATE.
 func ViewColumns() []ViewColumn {
 	var out []ViewColumn
 	for _, f := range flowlog.Fields() {
@@ -43,6 +45,9 @@ func ViewColumns() []ViewColumn {
 	for _, p := range []string{"year", "month", "day"} {
 		out = append(out, ViewColumn{Name: p, Type: "VARCHAR", Partition: true})
 	}
+	// date is the partition column of AWS's Athena table for flow logs, so
+	// that Athena's examples (WHERE date = DATE('2020-05-04')) run as written.
+	out = append(out, ViewColumn{Name: "date", Type: "DATE", Partition: true})
 	return out
 }
 

@@ -107,6 +107,7 @@ func (e *Engine) setup(ctx context.Context, o Options) error {
 		stmts = append(stmts, "SET memory_limit = "+quoteString(o.MemoryLimit))
 	}
 	stmts = append(stmts, "CREATE SCHEMA flowlens")
+	stmts = append(stmts, athenaMacros...)
 	for _, s := range stmts {
 		if _, err := c.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("set up duckdb: %s: %w", s, err)
@@ -127,6 +128,16 @@ func (e *Engine) setup(ctx context.Context, o Options) error {
 		}
 	}
 	return nil
+}
+
+// athenaMacros define the Presto functions of Athena's documented flow-log
+// queries that DuckDB spells differently, so those queries run as written.
+var athenaMacros = []string{
+	"CREATE MACRO day_of_week(d) AS isodow(d)",
+	"CREATE MACRO from_unixtime(s) AS to_timestamp(s)",
+	"CREATE MACRO to_unixtime(t) AS epoch(t)",
+	"CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
+	"CREATE MACRO from_iso8601_date(s) AS CAST(s AS DATE)",
 }
 
 // glob is the pattern of the lake's data files.
@@ -175,6 +186,8 @@ func lakeSelect(glob string, empty bool) string {
 			expr = "NULL"
 		case c.Source != "":
 			expr = quoteIdent(c.Source)
+		case c.Name == "date":
+			expr = "year || '-' || month || '-' || day"
 		case c.Partition:
 			cols = append(cols, expr) // already VARCHAR: hive_types
 			continue
@@ -572,6 +585,9 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 		row := make([]any, len(dest))
 		for i, v := range dest {
 			row[i] = normalize(v)
+			if t, ok := row[i].(time.Time); ok && res.Columns[i].Type == "DATE" {
+				row[i] = t.Format("2006-01-02")
+			}
 		}
 		res.Rows = append(res.Rows, row)
 	}
