@@ -280,4 +280,14 @@ func TestRedaction(t *testing.T) {
 	if strings.Contains(c.Target(), "secret") {
 		t.Errorf("Target() = %q leaks the path", c.Target())
 	}
+	red := SinkConfig{Type: SinkWebhook, URL: "https://h.example/x/secret",
+		Headers: map[string]string{"Authorization": "Bearer secret", "X-Token": "${TOKEN}", "X-Mixed": "a${B}"}}.Redacted()
+	want := SinkConfig{Type: SinkWebhook, URL: "https://h.example/…",
+		Headers: map[string]string{"Authorization": "********", "X-Token": "${TOKEN}", "X-Mixed": "********"}}
+	if diff := cmp.Diff(want, red); diff != "" {
+		t.Errorf("Redacted (-want +got):\n%s", diff)
+	}
+	if ref := (SinkConfig{URL: "${SLACK_URL}"}).Redacted(); ref.URL != "${SLACK_URL}" {
+		t.Errorf("Redacted hid an environment reference: %q", ref.URL)
+	}
 }

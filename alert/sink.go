@@ -376,3 +376,29 @@ func yamlKeys(t reflect.Type) []string {
 	}
 	return keys
 }
+
+// Redacted returns a copy safe to print (flowlens config show, logs): a URL
+// keeps only its scheme and host, header values become ********, and values
+// that are ${NAME} references stay as they are, since they hold no secret.
+func (c SinkConfig) Redacted() SinkConfig {
+	if c.URL != "" && !isEnvRef(c.URL) {
+		c.URL = redactURL(c.URL)
+	}
+	if len(c.Headers) > 0 {
+		h := make(map[string]string, len(c.Headers))
+		for k, v := range c.Headers {
+			if isEnvRef(v) {
+				h[k] = v
+			} else {
+				h[k] = "********"
+			}
+		}
+		c.Headers = h
+	}
+	return c
+}
+
+// isEnvRef reports whether s is exactly one ${NAME} reference.
+func isEnvRef(s string) bool {
+	return strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}") && strings.Count(s, "$") == 1
+}

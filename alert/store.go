@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +21,10 @@ const StateVersion = 1
 
 // state is the content of DATA/alerts/state.json.
 type state struct {
-	Version      int           `json:"version"`
+	Version int `json:"version"`
+	// Generation goes up by one with every write; it lets a Store reuse the
+	// state it read last when the file has not changed since.
+	Generation   int64         `json:"generation"`
 	Alerts       []Alert       `json:"alerts"`
 	Suppressions []Suppression `json:"suppressions"`
 }
@@ -40,6 +45,10 @@ type Store struct {
 	// crashAfter, when >= 0, makes the next write stop after that many bytes
 	// of the temporary file, as a crash would (tests only).
 	crashAfter int
+	// cache is the state as this Store last read or wrote it, valid while
+	// the file's generation is still cacheGen.
+	cache    *state
+	cacheGen int64
 }
 
 // errCrash is returned by a write stopped by crashAfter.
@@ -100,14 +109,31 @@ func (s *Store) update(fn func(*state) error) error {
 			return err
 		}
 		if err := fn(st); err != nil {
+			if !errors.Is(err, errNoChange) {
+				s.cache = nil // fn may have changed st half way
+			}
 			return err
 		}
-		return s.write(st)
+		if err := s.write(st); err != nil {
+			s.cache = nil
+			return err
+		}
+		s.cache, s.cacheGen = st, st.Generation
+		return nil
 	})
 }
 
+// read returns the current state: the cached one when the file's generation
+// has not moved since this Store last read or wrote it, else the file decoded.
+// Callers hold the lock; update may change the result in place.
 func (s *Store) read() (*state, error) {
 	path := s.statePath()
+	if s.cache != nil {
+		if gen, ok := fileGeneration(path); ok && gen == s.cacheGen {
+			return s.cache, nil
+		}
+		s.cache = nil
+	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &state{Version: StateVersion}, nil
@@ -127,7 +153,34 @@ func (s *Store) read() (*state, error) {
 	if st.Version != StateVersion {
 		return nil, fmt.Errorf("read alert state %s: version %d, this flowlens reads version %d", path, st.Version, StateVersion)
 	}
+	s.cache, s.cacheGen = st, st.Generation
 	return st, nil
+}
+
+// stateHeader is how every state file written by this version begins; the
+// generation follows it.
+const stateHeader = `{"version":1,"generation":`
+
+// fileGeneration reads the generation from the first line of the state file
+// without decoding the rest.
+func fileGeneration(path string) (int64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	buf := make([]byte, 64)
+	n, _ := io.ReadFull(f, buf)
+	rest, ok := strings.CutPrefix(string(buf[:n]), stateHeader)
+	if !ok {
+		return 0, false
+	}
+	end := strings.IndexAny(rest, ",\n}")
+	if end <= 0 {
+		return 0, false
+	}
+	gen, err := strconv.ParseInt(rest[:end], 10, 64)
+	return gen, err == nil
 }
 
 // lineCol turns a byte offset into a 1-based line and column.
@@ -145,17 +198,35 @@ func lineCol(b []byte, off int64) (int, int) {
 // crash) sees the old file or the new one, never a mix.
 func (s *Store) write(st *state) error {
 	st.Version = StateVersion
-	if st.Alerts == nil {
-		st.Alerts = []Alert{}
+	st.Generation++
+	// One alert per line: readable, diffable, and cheap to encode.
+	var buf bytes.Buffer
+	fmt.Fprintf(&buf, "%s%d,\n\"alerts\":[", stateHeader, st.Generation)
+	for i := range st.Alerts {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		b, err := json.Marshal(st.Alerts[i])
+		if err != nil {
+			return fmt.Errorf("encode alert state: alert %s: %w", st.Alerts[i].ID, err)
+		}
+		buf.WriteByte('\n')
+		buf.Write(b)
 	}
-	if st.Suppressions == nil {
-		st.Suppressions = []Suppression{}
+	buf.WriteString("\n],\n\"suppressions\":[")
+	for i := range st.Suppressions {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		b, err := json.Marshal(st.Suppressions[i])
+		if err != nil {
+			return fmt.Errorf("encode alert state: suppression %s: %w", st.Suppressions[i].ID, err)
+		}
+		buf.WriteByte('\n')
+		buf.Write(b)
 	}
-	b, err := json.MarshalIndent(st, "", " ")
-	if err != nil {
-		return fmt.Errorf("encode alert state: %w", err)
-	}
-	b = append(b, '\n')
+	buf.WriteString("\n]}\n")
+	b := buf.Bytes()
 	path := s.statePath()
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -262,7 +333,9 @@ func (s *Store) Upsert(alerts []Alert) (created, updated []Alert, err error) {
 				if sp := activeSuppression(st.Suppressions, n, now); sp != nil {
 					n.Status, n.Suppression = StatusSuppressed, sp.ID
 				}
-				st.Alerts = append(st.Alerts, *n)
+				stored := *n
+				stored.Window = 0 // an input, not state: the next firing brings its own
+				st.Alerts = append(st.Alerts, stored)
 				j := len(st.Alerts) - 1
 				byKey[incidentKey(n)] = append(byKey[incidentKey(n)], j)
 				ids[n.ID] = true
