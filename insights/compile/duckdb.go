@@ -1,0 +1,56 @@
+package compile
+
+import "strings"
+
+// DuckDB is the dialect of the embedded engine. The SQL uses only DuckDB's
+// core functions: no extensions (no inet) and no macros.
+var DuckDB Dialect = duckDB{}
+
+type duckDB struct{}
+
+func (duckDB) Name() string { return "duckdb" }
+
+func (duckDB) ident(name string) string { return quote(name, '"', false) }
+
+// DuckDB string literals are standard: a backslash is an ordinary character.
+func (duckDB) str(s string) string { return quote(s, '\'', false) }
+
+func (duckDB) call(f fn, args []string) string {
+	a := strings.Join(args, ", ")
+	switch f {
+	case fnCountStar:
+		return "count(*)"
+	case fnCountDistinct:
+		return "count(DISTINCT " + a + ")"
+	case fnRegexpCount:
+		return "len(regexp_extract_all(" + a + "))"
+	case fnToHex:
+		return "lower(hex(" + a + "))"
+	}
+	return string(f) + "(" + a + ")"
+}
+
+func (duckDB) typeName(t sqlType) string {
+	switch t {
+	case typeDouble:
+		return "DOUBLE"
+	case typeBigint:
+		return "BIGINT"
+	case typeBool:
+		return "BOOLEAN"
+	case typeTimestamp:
+		return "TIMESTAMP WITH TIME ZONE"
+	}
+	return "VARCHAR"
+}
+
+func (d duckDB) star(except []string) string {
+	if len(except) == 0 {
+		return "*"
+	}
+	q := make([]string, len(except))
+	for i, e := range except {
+		q[i] = d.ident(e)
+	}
+	return "* EXCLUDE (" + strings.Join(q, ", ") + ")"
+}

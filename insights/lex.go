@@ -1,0 +1,293 @@
+package insights
+
+import (
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tIdent
+	tQuotedIdent
+	tString
+	tNumber
+	tDuration
+	tRegex
+	tPipe
+	tComma
+	tLParen
+	tRParen
+	tLBrack
+	tRBrack
+	tEq
+	tNe
+	tLt
+	tLe
+	tGt
+	tGe
+	tMatch
+	tPlus
+	tMinus
+	tStar
+	tSlash
+	tPercent
+	tCaret
+)
+
+var punct = map[tokKind]string{
+	tPipe: "|", tComma: ",", tLParen: "(", tRParen: ")", tLBrack: "[", tRBrack: "]",
+	tEq: "=", tNe: "!=", tLt: "<", tLe: "<=", tGt: ">", tGe: ">=", tMatch: "=~",
+	tPlus: "+", tMinus: "-", tStar: "*", tSlash: "/", tPercent: "%", tCaret: "^",
+}
+
+// token is one lexical token. val is the decoded value: the name of an
+// identifier, the text of a string, the pattern of a regex, the unit of a
+// duration.
+type token struct {
+	kind tokKind
+	val  string
+	n    int64 // the count of a duration
+	pos  Pos
+}
+
+// lexer turns query text into tokens on demand, so the parser can ask for a
+// regular expression where a "/" starts an operand rather than a division.
+type lexer struct {
+	src string
+	off int
+}
+
+func isIdentStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '@'
+}
+
+func isIdentChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '.' || c >= '0' && c <= '9'
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// durationUnits maps accepted spellings to canonical units.
+var durationUnits = map[string]string{
+	"ms": "ms", "msec": "ms", "msecs": "ms",
+	"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
+	"m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
+	"h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	"d": "d", "day": "d", "days": "d",
+	"w": "w", "week": "w", "weeks": "w",
+	"mo": "mo", "mon": "mo", "month": "mo", "months": "mo",
+	"q": "q", "qtr": "q", "quarter": "q", "quarters": "q",
+	"y": "y", "yr": "y", "year": "y", "years": "y",
+}
+
+func (l *lexer) errorf(start, end int, format string, args ...any) *Error {
+	return Errorf(l.src, Pos{start, end}, format, args...)
+}
+
+// skip moves past white space and # comments.
+func (l *lexer) skip() {
+	for l.off < len(l.src) {
+		switch c := l.src[l.off]; {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			l.off++
+		case c == '#':
+			for l.off < len(l.src) && l.src[l.off] != '\n' {
+				l.off++
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (l *lexer) next() (token, *Error) {
+	l.skip()
+	start := l.off
+	if l.off >= len(l.src) {
+		return token{kind: tEOF, pos: Pos{start, start}}, nil
+	}
+	c := l.src[l.off]
+	tok := func(k tokKind, n int) (token, *Error) {
+		l.off += n
+		return token{kind: k, val: l.src[start:l.off], pos: Pos{start, l.off}}, nil
+	}
+	next := byte(0)
+	if l.off+1 < len(l.src) {
+		next = l.src[l.off+1]
+	}
+	switch {
+	case isIdentStart(c):
+		l.off++
+		for l.off < len(l.src) && isIdentChar(l.src[l.off]) {
+			l.off++
+		}
+		if c == '@' && l.off == start+1 {
+			return token{}, l.errorf(start, l.off, "expected a field name after @")
+		}
+		return token{kind: tIdent, val: l.src[start:l.off], pos: Pos{start, l.off}}, nil
+	case isDigit(c):
+		return l.number()
+	case c == '"' || c == '\'':
+		return l.string(c)
+	case c == '`':
+		return l.quotedIdent()
+	case c == '|':
+		return tok(tPipe, 1)
+	case c == ',':
+		return tok(tComma, 1)
+	case c == '(':
+		return tok(tLParen, 1)
+	case c == ')':
+		return tok(tRParen, 1)
+	case c == '[':
+		return tok(tLBrack, 1)
+	case c == ']':
+		return tok(tRBrack, 1)
+	case c == '=' && next == '~':
+		return tok(tMatch, 2)
+	case c == '=':
+		return tok(tEq, 1)
+	case c == '!' && next == '=':
+		return tok(tNe, 2)
+	case c == '<' && next == '=':
+		return tok(tLe, 2)
+	case c == '<':
+		return tok(tLt, 1)
+	case c == '>' && next == '=':
+		return tok(tGe, 2)
+	case c == '>':
+		return tok(tGt, 1)
+	case c == '+':
+		return tok(tPlus, 1)
+	case c == '-':
+		return tok(tMinus, 1)
+	case c == '*':
+		return tok(tStar, 1)
+	case c == '/':
+		return tok(tSlash, 1)
+	case c == '%':
+		return tok(tPercent, 1)
+	case c == '^':
+		return tok(tCaret, 1)
+	}
+	r, size := utf8.DecodeRuneInString(l.src[start:])
+	return token{}, l.errorf(start, start+size, "unexpected character %q", r)
+}
+
+func (l *lexer) number() (token, *Error) {
+	start := l.off
+	for l.off < len(l.src) && isDigit(l.src[l.off]) {
+		l.off++
+	}
+	frac := false
+	if l.off+1 < len(l.src) && l.src[l.off] == '.' && isDigit(l.src[l.off+1]) {
+		frac = true
+		l.off++
+		for l.off < len(l.src) && isDigit(l.src[l.off]) {
+			l.off++
+		}
+	}
+	numEnd := l.off
+	if l.off < len(l.src) && isLetter(l.src[l.off]) {
+		for l.off < len(l.src) && isIdentChar(l.src[l.off]) {
+			l.off++
+		}
+		text := l.src[start:l.off]
+		word := strings.ToLower(l.src[numEnd:l.off])
+		unit, ok := durationUnits[word]
+		if !ok {
+			return token{}, l.errorf(start, l.off, "invalid number or period %q: periods end in ms, s, m, h, d, w, mo, q or y", text)
+		}
+		if frac {
+			return token{}, l.errorf(start, l.off, "period %q must be a whole number of %s", text, word)
+		}
+		n, err := strconv.ParseInt(l.src[start:numEnd], 10, 64)
+		if err != nil || n <= 0 {
+			return token{}, l.errorf(start, l.off, "period %q must be a positive whole number that fits in 64 bits", text)
+		}
+		return token{kind: tDuration, val: unit, n: n, pos: Pos{start, l.off}}, nil
+	}
+	return token{kind: tNumber, val: l.src[start:l.off], pos: Pos{start, l.off}}, nil
+}
+
+func (l *lexer) string(q byte) (token, *Error) {
+	start := l.off
+	l.off++
+	var b strings.Builder
+	for l.off < len(l.src) {
+		c := l.src[l.off]
+		switch {
+		case c == q:
+			l.off++
+			return token{kind: tString, val: b.String(), pos: Pos{start, l.off}}, nil
+		case c == '\\' && l.off+1 < len(l.src):
+			e := l.src[l.off+1]
+			switch e {
+			case '\\', '"', '\'':
+				b.WriteByte(e)
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			default:
+				// Unknown escapes stay as written, so "C:\temp" means what it says.
+				b.WriteByte('\\')
+				b.WriteByte(e)
+			}
+			l.off += 2
+		default:
+			b.WriteByte(c)
+			l.off++
+		}
+	}
+	return token{}, l.errorf(start, len(l.src), "unterminated string: expected a closing %c", q)
+}
+
+func (l *lexer) quotedIdent() (token, *Error) {
+	start := l.off
+	l.off++
+	var b strings.Builder
+	for l.off < len(l.src) {
+		c := l.src[l.off]
+		if c == '`' {
+			if l.off+1 < len(l.src) && l.src[l.off+1] == '`' {
+				b.WriteByte('`')
+				l.off += 2
+				continue
+			}
+			l.off++
+			if b.Len() == 0 {
+				return token{}, l.errorf(start, l.off, "empty field name ``")
+			}
+			return token{kind: tQuotedIdent, val: b.String(), pos: Pos{start, l.off}}, nil
+		}
+		b.WriteByte(c)
+		l.off++
+	}
+	return token{}, l.errorf(start, len(l.src), "unterminated field name: expected a closing `")
+}
+
+// regex scans a regular expression that starts with the "/" at offset start.
+// Inside, a backslash escapes the next character, so \/ does not end it.
+func (l *lexer) regex(start int) (token, *Error) {
+	l.off = start + 1
+	for l.off < len(l.src) {
+		switch l.src[l.off] {
+		case '\\':
+			l.off += 2
+			continue
+		case '/':
+			l.off++
+			return token{kind: tRegex, val: l.src[start+1 : l.off-1], pos: Pos{start, l.off}}, nil
+		}
+		l.off++
+	}
+	return token{}, l.errorf(start, len(l.src), "unterminated regular expression: expected a closing /")
+}
