@@ -209,9 +209,9 @@ func checkPositions(t *testing.T, query string, q *Query) {
 
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
-		query string
-		msg   string // the whole Error() text
-		at    string // the text the error range covers
+		query       string
+		msg         string // the whole Error() text
+		at          string // the text the error range covers
 		unsupported bool
 	}{
 		{"", `1:1: empty query: start with a command such as fields, filter or stats`, "", false},
