@@ -1,0 +1,401 @@
+// Package gen generates synthetic AWS VPC Flow Logs with labelled attacks: a
+// multi-account estate (accounts, Regions, VPCs, subnets, hundreds of
+// interfaces with load balancers, NAT gateways, web/app/database tiers and ECS
+// tasks), benign traffic shaped like a real VPC's, and attacks in every
+// detection category of DESIGN §6, each written as one line of a truth file.
+//
+// It sits between flowlog (whose Record setters and Format.Append write every
+// line, so any format the registry knows works) and its users: `flowlens gen`,
+// benchmarks, the demo and the detection evaluation.
+//
+// Main types: Config (what to generate), Summary (what was written, with the
+// truth), TruthEvent (one labelled attack). Generate writes a layout (AWS's S3
+// delivery, CloudWatch Logs exports, or one flat file); Stream hands records to
+// a function. Output depends only on the Config: the same Config gives
+// byte-identical output whatever the number of CPUs.
+package gen
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowlens/flowlens/flowlog"
+)
+
+// Layout is how generated records are laid out on disk.
+type Layout string
+
+// The layouts.
+const (
+	// LayoutS3 is AWS's S3 delivery: AWSLogs/{account}/vpcflowlogs/{region}/{yyyy}/{mm}/{dd}/
+	// {account}_vpcflowlogs_{region}_{flow-log-id}_{yyyyMMddTHHmmZ}_{hash}.log.gz,
+	// one gzip object per 5-minute window and flow log, header line first.
+	LayoutS3 Layout = "s3"
+	// LayoutCloudWatch is one file per log stream (eni-…-all.json) holding what
+	// `aws logs filter-log-events` prints for that stream.
+	LayoutCloudWatch Layout = "cloudwatch"
+	// LayoutFlat is one text file with one header line, gzip when its name ends in .gz.
+	LayoutFlat Layout = "flat"
+)
+
+// Defaults of Config.
+var (
+	DefaultStart   = time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+	DefaultRecords = int64(100_000)
+	DefaultHours   = 24.0
+	DefaultSeed    = uint64(1)
+)
+
+// Config says what to generate.
+type Config struct {
+	// Records is the number of records to write (default DefaultRecords). The
+	// attacks come on top only where, within one slice of time, they alone
+	// exceed its share of Records.
+	Records int64
+	// Seed picks the estate's IDs and addresses, the traffic and the attacks' times.
+	Seed uint64
+	// Start is the first record's time, rounded down to 5 minutes (default DefaultStart).
+	Start time.Time
+	// Hours is how long the run lasts (default DefaultHours).
+	Hours float64
+	// Format is the record format (default: every field of versions 2 to 5, see VersionFormat).
+	Format *flowlog.Format
+	// Layout is the on-disk layout of Generate (default LayoutS3).
+	Layout Layout
+	// Scenarios lists the attack categories to include: nil means all, empty none.
+	Scenarios []string
+	// Workers is the number of generating goroutines (default GOMAXPROCS); it
+	// never changes the output.
+	Workers int
+	// Progress, when set, is called after each slice of time with the number of
+	// records written so far.
+	Progress func(records int64)
+}
+
+// Summary is what a run produced.
+type Summary struct {
+	Records int64
+	Files   int
+	Bytes   int64
+	Elapsed time.Duration
+	// Truth lists the attacks, ordered by start.
+	Truth []TruthEvent
+	// Start and End bound the records' start times.
+	Start, End time.Time
+	// Interfaces, VPCs and Accounts describe the estate.
+	Interfaces, VPCs, Accounts int
+}
+
+// RecordsPerSecond is the generation speed.
+func (s Summary) RecordsPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.Records) / s.Elapsed.Seconds()
+}
+
+// VersionFormat returns the format with every VPC field up to version v (2–5,
+// 7–11; version 6 is the transit-gateway fields, which VPC flow logs don't
+// have). Version 2 is AWS's default format.
+func VersionFormat(v int) (*flowlog.Format, error) {
+	if v < 2 || v == 6 || v > 11 {
+		return nil, fmt.Errorf("no VPC flow-log version %d: expected 2 to 5 or 7 to 11", v)
+	}
+	if v == 2 {
+		return flowlog.Default(), nil
+	}
+	var names []string
+	for _, f := range flowlog.Fields() {
+		if f.Version <= v && f.Version != 6 {
+			names = append(names, "${"+f.Name+"}")
+		}
+	}
+	return flowlog.ParseFormat(strings.Join(names, " "))
+}
+
+// ParseFormat reads a --format value: v2…v11 (see VersionFormat), a
+// `${field} …` string or a header line.
+func ParseFormat(s string) (*flowlog.Format, error) {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && (s[0] == 'v' || s[0] == 'V') {
+		if n, err := strconv.Atoi(s[1:]); err == nil {
+			return VersionFormat(n)
+		}
+	}
+	return flowlog.ParseFormat(s)
+}
+
+// window and slice sizes.
+const (
+	windowSeconds = 300
+	// sliceRecords caps the records of one unit of work, so memory stays flat
+	// however many records a window holds.
+	sliceRecords = 16384
+)
+
+// gap is a time during which a VPC's flow log delivers nothing.
+type gap struct {
+	vpc    *vpc
+	t0, t1 int64
+}
+
+// unit is one slice of time generated by one worker.
+type unit struct {
+	idx         int
+	window      int
+	part, parts int
+	t0, t1      int64
+	budget      int
+	scheduled   []flow
+}
+
+// plan is everything decided before generation starts.
+type plan struct {
+	cfg              Config
+	seed             uint64
+	topo             *topology
+	format           *flowlog.Format
+	version          int64
+	t0, t1           int64
+	windows          int
+	units            []unit
+	scheduled        []flow
+	truth            []TruthEvent
+	gaps             []gap
+	clients          int
+	scanners         int
+	scanTargets      []*host
+	rejectsPerMinute float64
+	expected         int64
+}
+
+// withDefaults fills the zero fields of cfg.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Records == 0 {
+		cfg.Records = DefaultRecords
+	}
+	if cfg.Records < 0 {
+		return cfg, fmt.Errorf("records %d: expected a positive number", cfg.Records)
+	}
+	if cfg.Seed == 0 {
+		cfg.Seed = DefaultSeed
+	}
+	if cfg.Start.IsZero() {
+		cfg.Start = DefaultStart
+	}
+	if cfg.Hours == 0 {
+		cfg.Hours = DefaultHours
+	}
+	if cfg.Hours < 0 || math.IsNaN(cfg.Hours) || cfg.Hours > 24*366 {
+		return cfg, fmt.Errorf("hours %v: expected more than 0 and at most a year", cfg.Hours)
+	}
+	if cfg.Format == nil {
+		f, _ := VersionFormat(5)
+		cfg.Format = f
+	}
+	switch cfg.Layout {
+	case "":
+		cfg.Layout = LayoutS3
+	case LayoutS3, LayoutCloudWatch, LayoutFlat:
+	default:
+		return cfg, fmt.Errorf("layout %q: expected s3, cloudwatch or flat", cfg.Layout)
+	}
+	for _, s := range cfg.Scenarios {
+		if !slices.Contains(Categories, s) {
+			return cfg, fmt.Errorf("scenario %q: expected one of %s", s, strings.Join(Categories, ", "))
+		}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
+	}
+	return cfg, nil
+}
+
+// backgroundShare is the share of records that are internet background scans
+// (the benign mix's expected value), used to size the scanner population and
+// the baseline reject rate.
+const backgroundShare = 0.043
+
+func newPlan(cfg Config) (*plan, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{cfg: cfg, seed: cfg.Seed, format: cfg.Format, version: int64(cfg.Format.Version())}
+	p.t0 = cfg.Start.Unix()
+	p.t0 -= ((p.t0 % windowSeconds) + windowSeconds) % windowSeconds
+	p.windows = max(1, int(math.Ceil(cfg.Hours*3600/windowSeconds)))
+	p.t1 = p.t0 + int64(p.windows)*windowSeconds
+	p.topo = buildTopology(p.seed)
+	n := float64(cfg.Records)
+	p.clients = int(clampf(n/40, 200, 200000))
+	p.scanners = int(clampf(n*backgroundShare/6, 300, 100000))
+	p.scanTargets = p.backgroundTargets()
+	p.rejectsPerMinute = n * backgroundShare / (float64(p.windows) * 5)
+
+	pl := &planner{p: p, t0: p.t0, t1: p.t1, used: map[*host]bool{}}
+	selected := func(c string) bool { return cfg.Scenarios == nil || slices.Contains(cfg.Scenarios, c) }
+	pl.planAttacks(selected)
+	pl.planBackups()
+	p.scheduled = pl.flows
+	slices.SortStableFunc(p.scheduled, func(a, b flow) int { return cmp.Compare(a.start, b.start) })
+	p.truth = pl.truth
+	slices.SortStableFunc(p.truth, func(a, b TruthEvent) int { return a.Start.Compare(b.Start) })
+	p.planUnits()
+	return p, nil
+}
+
+// diurnal is the relative traffic volume at Unix time t: a trough near 03:00
+// UTC, a peak near 15:00, and a little noise per window.
+func (p *plan) diurnal(t int64, w int) float64 {
+	h := float64(t%86400) / 3600
+	r := seeded(p.seed, hashString("diurnal"), uint64(w))
+	return (1 + 0.55*math.Cos(2*math.Pi*(h-15)/24)) * (0.93 + 0.14*r.float())
+}
+
+// planUnits splits the run into windows and windows into slices, and shares
+// the records out by the diurnal curve.
+func (p *plan) planUnits() {
+	weights := make([]float64, p.windows)
+	total := 0.0
+	for w := range weights {
+		weights[w] = p.diurnal(p.t0+int64(w)*windowSeconds+windowSeconds/2, w)
+		total += weights[w]
+	}
+	cum, prev := 0.0, int64(0)
+	si := 0
+	// produced carries any excess of scheduled records forward, so that the
+	// run ends at exactly Records whenever later slices can absorb it.
+	produced, target := int64(0), int64(0)
+	for w := 0; w < p.windows; w++ {
+		cum += weights[w]
+		upto := int64(math.Round(float64(p.cfg.Records) * cum / total))
+		budget := int(upto - prev)
+		prev = upto
+		parts := max(1, (budget+sliceRecords-1)/sliceRecords)
+		wt0 := p.t0 + int64(w)*windowSeconds
+		for k := 0; k < parts; k++ {
+			u := unit{idx: len(p.units), window: w, part: k, parts: parts,
+				t0: wt0 + int64(k)*windowSeconds/int64(parts), t1: wt0 + int64(k+1)*windowSeconds/int64(parts)}
+			target += int64(budget*(k+1)/parts - budget*k/parts)
+			lo := si
+			for si < len(p.scheduled) && p.scheduled[si].start < u.t1 {
+				si++
+			}
+			u.scheduled = p.scheduled[lo:si]
+			u.budget = int(max(int64(len(u.scheduled)), target-produced))
+			produced += int64(u.budget)
+			p.units = append(p.units, u)
+		}
+	}
+	p.expected = produced
+}
+
+// generate makes the records of one unit, sorted by start, into out; tmp is
+// scratch space. It returns both for reuse.
+func (p *plan) generate(u *unit, out, tmp []flow) ([]flow, []flow) {
+	g := sliceGen{p: p, r: seeded(p.seed, hashString("slice"), uint64(u.window), uint64(u.part)), t0: u.t0, t1: u.t1, out: tmp[:0]}
+	g.out = append(g.out, u.scheduled...)
+	if b := u.budget - len(u.scheduled); b > 0 {
+		g.fill(b)
+	}
+	return sortByStart(out[:0], g.out), g.out
+}
+
+// sortByStart appends fs to dst ordered by start, keeping the order of equal
+// starts (a counting sort: a slice spans at most a few hundred seconds).
+func sortByStart(dst, fs []flow) []flow {
+	if len(fs) == 0 {
+		return dst
+	}
+	lo, hi := fs[0].start, fs[0].start
+	for i := range fs {
+		lo, hi = min(lo, fs[i].start), max(hi, fs[i].start)
+	}
+	if hi-lo > 1<<20 {
+		dst = append(dst, fs...)
+		slices.SortStableFunc(dst, func(a, b flow) int { return cmp.Compare(a.start, b.start) })
+		return dst
+	}
+	pos := make([]int, hi-lo+2)
+	for i := range fs {
+		pos[fs[i].start-lo+1]++
+	}
+	for i := 1; i < len(pos); i++ {
+		pos[i] += pos[i-1]
+	}
+	base := len(dst)
+	dst = slices.Grow(dst, len(fs))[:base+len(fs)]
+	for i := range fs {
+		k := fs[i].start - lo
+		dst[base+pos[k]] = fs[i]
+		pos[k]++
+	}
+	return dst
+}
+
+// Truth returns the labelled attacks cfg would generate, without generating.
+func Truth(cfg Config) ([]TruthEvent, error) {
+	p, err := newPlan(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return p.truth, nil
+}
+
+// Stream generates the records of cfg in time order (by window, then start)
+// and calls fn with each. The Record is reused: copy what you keep. An error
+// from fn stops the run and is returned.
+func Stream(ctx context.Context, cfg Config, fn func(*flowlog.Record) error) (Summary, error) {
+	began := time.Now()
+	p, err := newPlan(cfg)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := p.summary()
+	var rec flowlog.Record
+	err = p.run(ctx, func(w *worker, u *unit) *result {
+		r := w.newResult()
+		r.flows, w.tmp = p.generate(u, r.flows, w.tmp)
+		r.records = len(r.flows)
+		return r
+	}, func(u *unit, r *result) error {
+		for i := range r.flows {
+			r.flows[i].fill(&rec, p.version)
+			if err := fn(&rec); err != nil {
+				return err
+			}
+		}
+		sum.Records += int64(r.records)
+		return nil
+	})
+	sum.Elapsed = time.Since(began)
+	return sum, err
+}
+
+func (p *plan) summary() Summary {
+	accounts := map[string]bool{}
+	for _, v := range p.topo.vpcs {
+		accounts[v.account] = true
+	}
+	return Summary{
+		Truth: p.truth, Start: time.Unix(p.t0, 0).UTC(), End: time.Unix(p.t1, 0).UTC(),
+		Interfaces: len(p.topo.hosts), VPCs: len(p.topo.vpcs), Accounts: len(accounts),
+	}
+}
+
+// Expected returns about how many records cfg generates, for progress bars.
+func Expected(cfg Config) (int64, error) {
+	p, err := newPlan(cfg)
+	if err != nil {
+		return 0, err
+	}
+	return p.expected, nil
+}
