@@ -11,6 +11,6 @@ func TestScripts(t *testing.T) {
 		t.Fatalf("no scripts in testdata: %v", err)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) { RunFile(t, f, Options{}) })
+		t.Run(filepath.Base(f), func(t *testing.T) { RunFile(t, f, Options{Insights: CompileInsights}) })
 	}
 }

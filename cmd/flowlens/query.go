@@ -1,0 +1,391 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/flowlens/flowlens/engine"
+	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
+	"github.com/flowlens/flowlens/insights"
+	"github.com/flowlens/flowlens/insights/compile"
+)
+
+func init() { register(newQueryCmd) }
+
+type queryFlags struct {
+	lang     string
+	since    string
+	from, to string
+	limit    int
+	timeout  time.Duration
+	engine   string
+	printSQL bool
+}
+
+func newQueryCmd() *cobra.Command {
+	var f queryFlags
+	cmd := &cobra.Command{
+		Use:   "query [--lang insights|sql] [--since DUR | --from T --to T] [-o FORMAT] QUERY|@FILE|-",
+		Short: "Query the lake with CloudWatch Logs Insights syntax or SQL",
+		Long: `Query runs one CloudWatch Logs Insights query or one SQL SELECT over the flow-log
+lake and prints the result.
+
+SQL reads the view vpc_flow_logs (alias flows): one column per flow-log field with
+AWS's names and types (srcaddr, dstport, log_status, ...), the aliases windowstart,
+windowend and flowlogstatus, extra (unknown fields as JSON) and the partition
+columns year, month and day as zero-padded strings, as in an Athena table over the
+same lake. SQL is read-only: exactly one SELECT (or WITH ... SELECT) statement, no
+file access outside the lake, no settings, no extensions.
+
+The language is --lang, else told from the first word: SELECT, WITH, FROM and other
+SQL statement words are SQL; fields, filter, stats and the other Insights commands
+are Insights.
+
+QUERY is the query text, @FILE reads it from a file, - from standard input.
+
+--since 24h (or 7d), or --from and --to (RFC 3339 or Unix seconds), keep records
+whose start lies in [from, to); only the day folders of that range are read.
+
+Output (-o): table (the default on a terminal), csv, json
+({"columns": [...], "rows": [[...]], "stats": {"rows": N, "seconds": S}}) or ndjson
+(one object per row keyed by column name, the default elsewhere). At most --limit
+rows are printed; a note on stderr says when there were more.
+
+Errors point at the query: the line and a caret under the position.
+
+` + exitCodesHelp,
+		Example: `  # Top talkers of the last day (Insights)
+  flowlens query --since 24h 'fields srcaddr, dstaddr, bytes
+    | filter action = "ACCEPT"
+    | stats sum(bytes) as total_bytes by srcaddr, dstaddr
+    | sort total_bytes desc | limit 20'
+
+  # SQL, as in Athena, as CSV
+  flowlens query -o csv "SELECT srcaddr, count(*) AS flows FROM vpc_flow_logs
+    WHERE year = '2024' AND month = '03' AND action = 'REJECT'
+    GROUP BY srcaddr ORDER BY flows DESC LIMIT 10"
+
+  # A query kept in a file, over one day
+  flowlens query --from 2024-03-01T00:00:00Z --to 2024-03-02T00:00:00Z @scans.insights
+
+  # The SQL an Insights query compiles to
+  flowlens query --print-sql 'filter logStatus = "SKIPDATA" | stats count(*) by bin(1h)'`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runQuery(cmd, &f, args[0]) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.lang, "lang", "", "query language: insights or sql (default: told from the query)")
+	fl.StringVar(&f.since, "since", "", "only records that started within this long before now: 90m, 24h, 7d")
+	fl.StringVar(&f.from, "from", "", "only records that started at or after this time (RFC 3339 or Unix seconds)")
+	fl.StringVar(&f.to, "to", "", "only records that started before this time (RFC 3339 or Unix seconds)")
+	fl.IntVar(&f.limit, "limit", engine.DefaultMaxRows, "print at most this many rows")
+	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "stop the query after this long")
+	fl.StringVar(&f.engine, "engine", "", "query engine: duckdb (embedded, the default)")
+	fl.BoolVar(&f.printSQL, "print-sql", false, "print the SQL that would run, and stop")
+	return cmd
+}
+
+func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
+	began := time.Now()
+	text, err := readQuery(cmd, arg)
+	if err != nil {
+		return err
+	}
+	lang := f.lang
+	switch lang {
+	case "":
+		lang = detectLang(text)
+	case "insights", "sql":
+	default:
+		return usageErrorf("--lang: %q is not insights or sql", f.lang)
+	}
+	r, err := timeRange(f, time.Now())
+	if err != nil {
+		return err
+	}
+	if f.limit <= 0 {
+		return usageErrorf("--limit: %d is not a positive number of rows", f.limit)
+	}
+	if f.timeout <= 0 {
+		return usageErrorf("--timeout: %s is not a positive duration", f.timeout)
+	}
+
+	dataDir, err := g.dataDir()
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	ctx := cmd.Context()
+	eng, err := engine.Open(ctx, f.engine, dataDir)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	defer eng.Close()
+
+	sql := text
+	if lang == "insights" {
+		if sql, err = compileInsights(text, eng.Dialect()); err != nil {
+			return err
+		}
+	}
+	if f.printSQL {
+		_, err := fmt.Fprintln(g.stdout, strings.TrimRight(sql, "\n"))
+		return err
+	}
+	if _, err := os.Stat(engine.LakeDir(dataDir)); err != nil && f.engine == "" {
+		noticef("note: the lake %s has no data yet; flowlens ingest adds some", engine.LakeDir(dataDir))
+	}
+	res, err := eng.Query(ctx, engine.Request{SQL: sql, Range: r, MaxRows: f.limit, Timeout: f.timeout})
+	if err != nil {
+		return queryError(err, text, sql, lang)
+	}
+	if res.Truncated {
+		noticef("note: showing the first %d rows; the query has more (raise --limit, or add a limit)", len(res.Rows))
+	}
+	rs := &resultSet{Columns: res.Names(), Rows: res.Rows, Stats: map[string]any{
+		"rows":    len(res.Rows),
+		"seconds": math.Round(time.Since(began).Seconds()*1000) / 1000,
+	}}
+	if res.Truncated {
+		rs.Stats["truncated"] = true
+	}
+	if err := writeResult(g.stdout, g.outputFormat("ndjson"), rs); err != nil {
+		return &exitError{code: exitFailure, err: fmt.Errorf("write the result: %w", err)}
+	}
+	return nil
+}
+
+// readQuery returns the query text of the argument: the text itself, @FILE or -.
+func readQuery(cmd *cobra.Command, arg string) (string, error) {
+	var b []byte
+	var err error
+	switch {
+	case arg == "-":
+		b, err = io.ReadAll(cmd.InOrStdin())
+		if err != nil {
+			return "", &exitError{code: exitFailure, err: fmt.Errorf("read the query from standard input: %w", err)}
+		}
+	case strings.HasPrefix(arg, "@"):
+		b, err = os.ReadFile(arg[1:])
+		if err != nil {
+			return "", &exitError{code: exitFailure, err: fmt.Errorf("read the query: %w", err)}
+		}
+	default:
+		b = []byte(arg)
+	}
+	text := strings.TrimRight(string(b), " \t\r\n")
+	if strings.TrimSpace(text) == "" {
+		return "", usageErrorf("the query is empty")
+	}
+	return text, nil
+}
+
+// sqlWords are the words that start a SQL statement, whether it may run or not
+// (the engine refuses all but SELECT with a clear message).
+var sqlWords = map[string]bool{
+	"select": true, "with": true, "from": true, "values": true, "table": true, "describe": true, "show": true,
+	"summarize": true, "pivot": true, "unpivot": true, "explain": true, "copy": true, "attach": true, "detach": true,
+	"install": true, "load": true, "set": true, "reset": true, "pragma": true, "call": true, "create": true,
+	"drop": true, "alter": true, "insert": true, "update": true, "delete": true, "export": true, "import": true,
+	"use": true, "begin": true, "commit": true, "rollback": true, "checkpoint": true, "vacuum": true, "analyze": true,
+	"prepare": true, "execute": true, "deallocate": true, "truncate": true, "merge": true, "grant": true,
+}
+
+// detectLang tells SQL from Insights by the first word, after blanks and
+// comments (SQL's -- and /* */, Insights' #).
+func detectLang(q string) string {
+	i := 0
+	for i < len(q) {
+		switch {
+		case q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r':
+			i++
+		case strings.HasPrefix(q[i:], "--"):
+			return "sql"
+		case strings.HasPrefix(q[i:], "/*"):
+			return "sql"
+		case q[i] == '#':
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case q[i] == '(':
+			return "sql"
+		default:
+			j := i
+			for j < len(q) && (q[j] == '_' || 'a' <= q[j]|0x20 && q[j]|0x20 <= 'z') {
+				j++
+			}
+			if sqlWords[strings.ToLower(q[i:j])] {
+				return "sql"
+			}
+			return "insights"
+		}
+	}
+	return "insights"
+}
+
+// timeRange reads --since, --from and --to.
+func timeRange(f *queryFlags, now time.Time) (engine.Range, error) {
+	var r engine.Range
+	if f.since != "" {
+		if f.from != "" || f.to != "" {
+			return r, usageErrorf("--since and --from/--to do not go together")
+		}
+		d, err := parseSince(f.since)
+		if err != nil {
+			return r, usageErrorf("--since: %v", err)
+		}
+		r.From = now.Add(-d)
+		return r, nil
+	}
+	var err error
+	if f.from != "" {
+		if r.From, err = parseTime(f.from); err != nil {
+			return r, usageErrorf("--from: %v", err)
+		}
+	}
+	if f.to != "" {
+		if r.To, err = parseTime(f.to); err != nil {
+			return r, usageErrorf("--to: %v", err)
+		}
+	}
+	if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
+		return r, usageErrorf("--from %s is not before --to %s", f.from, f.to)
+	}
+	return r, nil
+}
+
+// parseSince reads a Go duration, or a number of days such as 7d.
+func parseSince(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 {
+			return 0, fmt.Errorf("%q is not a duration such as 90m, 24h or 7d", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a duration such as 90m, 24h or 7d", s)
+	}
+	return d, nil
+}
+
+// parseTime reads RFC 3339 or Unix seconds.
+func parseTime(s string) (time.Time, error) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2024-03-01T00:00:00Z) nor Unix seconds", s)
+	}
+	return t, nil
+}
+
+// insightsDialects maps engine dialects to the compiler's.
+var insightsDialects = map[string]compile.Dialect{"duckdb": compile.DuckDB}
+
+// insightsSchema resolves Insights field names to the view's columns: column
+// names, AWS names and Insights names, ignoring case, '-' and '_'.
+func insightsSchema() compile.Schema {
+	var cols []compile.Column
+	for _, c := range engine.ViewColumns() {
+		cols = append(cols, compile.Column{Name: c.Name, Type: c.Type, Aliases: c.Aliases})
+	}
+	return compile.NewSchema(cols)
+}
+
+// compileInsights parses an Insights query and compiles it for dialect.
+func compileInsights(text, dialect string) (string, error) {
+	d, ok := insightsDialects[dialect]
+	if !ok {
+		return "", &exitError{code: exitUsage, err: fmt.Errorf("the %s engine cannot run Insights queries yet; use SQL", dialect)}
+	}
+	q, err := insights.Parse(text)
+	if err == nil {
+		var sql string
+		if sql, err = compile.Compile(q, insightsSchema(), d, compile.Options{}); err == nil {
+			return sql, nil
+		}
+	}
+	var ie *insights.Error
+	if errors.As(err, &ie) {
+		return "", &exitError{code: exitUsage, err: fmt.Errorf("query:%d:%d: %s\n%s", ie.Line, ie.Col, ie.Msg, ie.Caret(text))}
+	}
+	return "", &exitError{code: exitUsage, err: fmt.Errorf("query: %w", err)}
+}
+
+// queryError renders an engine error with the query line and a caret, and
+// picks the exit code: 2 for the query's own faults, 1 for the rest.
+func queryError(err error, text, sql, lang string) error {
+	qe := engine.AsError(err)
+	if qe == nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	code := exitFailure
+	if qe.Kind == engine.Invalid || qe.Kind == engine.Refused {
+		code = exitUsage
+	}
+	var b strings.Builder
+	shown := sql
+	if lang == "insights" && sql != text {
+		b.WriteString("in the SQL compiled from the Insights query: ")
+	} else {
+		shown = text
+	}
+	if qe.Pos >= 0 && qe.Pos <= len(shown) {
+		line, col := lineCol(shown, qe.Pos)
+		fmt.Fprintf(&b, "query:%d:%d: %s\n%s", line, col, qe.Msg, caret(shown, qe.Pos))
+	} else {
+		fmt.Fprintf(&b, "query: %s", qe.Msg)
+	}
+	if qe.Hint != "" {
+		fmt.Fprintf(&b, "\nhint: %s", qe.Hint)
+	}
+	return &exitError{code: code, err: errors.New(b.String())}
+}
+
+// lineCol returns the 1-based line and character column of byte offset off.
+func lineCol(s string, off int) (int, int) {
+	before := s[:off]
+	start := strings.LastIndexByte(before, '\n') + 1
+	return strings.Count(before, "\n") + 1, utf8.RuneCountInString(before[start:]) + 1
+}
+
+// caret renders the line of s holding byte offset off, and below it a caret
+// under off, underlined to the end of the word there.
+func caret(s string, off int) string {
+	start := strings.LastIndexByte(s[:off], '\n') + 1
+	end := len(s)
+	if i := strings.IndexByte(s[off:], '\n'); i >= 0 {
+		end = off + i
+	}
+	line := strings.TrimRight(s[start:end], "\r")
+	var b strings.Builder
+	b.WriteString(line)
+	b.WriteByte('\n')
+	for _, r := range s[start:off] {
+		if r == '\t' {
+			b.WriteByte('\t')
+		} else {
+			b.WriteByte(' ')
+		}
+	}
+	b.WriteByte('^')
+	w := off
+	for w < start+len(line) && (s[w] == '_' || s[w] == '.' || '0' <= s[w] && s[w] <= '9' || 'a' <= s[w]|0x20 && s[w]|0x20 <= 'z') {
+		w++
+	}
+	if n := utf8.RuneCountInString(s[off:w]); n > 1 {
+		b.WriteString(strings.Repeat("~", n-1))
+	}
+	return b.String()
+}
