@@ -1,11 +1,14 @@
 // Package source is where flow-log bytes come from: local files (plain or gzip,
-// folders, globs, standard input) and, later, S3 and CloudWatch Logs. It hands
-// decompressed streams to the flowlog scanner and knows nothing of records.
+// folders, globs, standard input), AWS-delivered Parquet objects and CloudWatch
+// Logs exports (both turned into flow-log text with a header line), and, later,
+// S3 and CloudWatch Logs themselves. It hands decompressed text streams to the
+// flowlog scanner and knows nothing of records beyond the field names.
+//
+// Main types: File (an open, decoded input) and Kind (what its bytes were).
 package source
 
 import (
 	"bufio"
-	"compress/gzip"
 	"fmt"
 	"io"
 	"io/fs"
@@ -13,6 +16,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 )
 
 // Stdin is the name under which standard input is read.
@@ -24,19 +29,24 @@ var gzipMagic = []byte{0x1f, 0x8b}
 // Decompress returns r's content, gunzipped when it starts with the gzip magic
 // bytes whatever its name says. Concatenated gzip members are read as one stream.
 func Decompress(r io.Reader) (io.Reader, error) {
+	d, _, err := decompress(r)
+	return d, err
+}
+
+func decompress(r io.Reader) (io.Reader, bool, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(2)
 	if err != nil && err != io.EOF {
-		return nil, err
+		return nil, false, err
 	}
 	if len(head) == 2 && head[0] == gzipMagic[0] && head[1] == gzipMagic[1] {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("read gzip header: %w", err)
+			return nil, true, fmt.Errorf("read gzip header: %w", err)
 		}
-		return &gzipErrors{zr}, nil
+		return &gzipErrors{zr}, true, nil
 	}
-	return br, nil
+	return br, false, nil
 }
 
 // gzipErrors names gzip failures in words a user understands.
@@ -46,7 +56,7 @@ func (g *gzipErrors) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	switch err {
 	case nil, io.EOF:
-	case io.ErrUnexpectedEOF:
+	case io.ErrUnexpectedEOF, gzip.ErrChecksum:
 		err = fmt.Errorf("truncated gzip stream: %w", err)
 	default:
 		err = fmt.Errorf("corrupt gzip stream: %w", err)
@@ -54,23 +64,50 @@ func (g *gzipErrors) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// File is an open, decompressed local input.
+// Kind is what a source's bytes turned out to be.
+type Kind string
+
+// The kinds of input Open recognises by content, never by name.
+const (
+	Text       Kind = "text"       // flow-log lines
+	GzipText   Kind = "gzip"       // gzip-compressed flow-log lines
+	Parquet    Kind = "parquet"    // an AWS-delivered Parquet object, read by column name
+	CloudWatch Kind = "cloudwatch" // an `aws logs filter-log-events` JSON export
+)
+
+// File is an open, decoded local input: Read returns flow-log text.
 type File struct {
 	io.Reader
 	Name string
 	Size int64
+	Kind Kind
 	f    *os.File
+	raw  *countReader
+	stop func()
+}
+
+// RawBytes returns how many bytes of the file itself (before decompression)
+// have been read so far.
+func (f *File) RawBytes() int64 {
+	if f.raw == nil {
+		return 0
+	}
+	return f.raw.n.Load()
 }
 
 // Close closes the underlying file (never standard input).
 func (f *File) Close() error {
+	if f.stop != nil {
+		f.stop()
+	}
 	if f.f == nil || f.f == os.Stdin {
 		return nil
 	}
 	return f.f.Close()
 }
 
-// Open opens a local file, or standard input for "-", decompressing gzip.
+// Open opens a local file, or standard input for "-", decompressing gzip and
+// turning Parquet objects and CloudWatch exports into flow-log text.
 func Open(name string) (*File, error) {
 	var f *os.File
 	var size int64 = -1
@@ -89,14 +126,47 @@ func Open(name string) (*File, error) {
 			size = st.Size()
 		}
 	}
-	r, err := Decompress(f)
-	if err != nil {
+	fail := func(err error) (*File, error) {
 		if f != os.Stdin {
 			f.Close()
 		}
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	return &File{Reader: r, Name: name, Size: size, f: f}, nil
+	raw := &countReader{r: f}
+	file := &File{Name: name, Size: size, f: f, raw: raw, Kind: Text}
+	if name != Stdin {
+		head := make([]byte, 4)
+		if n, _ := f.ReadAt(head, 0); n == 4 && string(head) == parquetMagic {
+			r, err := openParquet(f, size)
+			if err != nil {
+				return fail(err)
+			}
+			raw.n.Store(size)
+			file.Reader, file.Kind = r, Parquet
+			return file, nil
+		}
+	}
+	r, gz, err := decompress(raw)
+	if err != nil {
+		return fail(err)
+	}
+	if gz {
+		file.Kind = GzipText
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	if isCloudWatchExport(br) {
+		file.Reader, file.Kind = newCloudWatchReader(br), CloudWatch
+		return file, nil
+	}
+	if gz {
+		// Decompress ahead on another goroutine, so one large object keeps
+		// two cores busy: one inflating, one parsing.
+		p := newPrefetch(br)
+		file.Reader, file.stop = p, p.close
+		return file, nil
+	}
+	file.Reader = br
+	return file, nil
 }
 
 // Expand turns arguments (files, folders searched recursively, globs, "-") into

@@ -1,0 +1,223 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/flowlens/flowlens/config"
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/ingest"
+	"github.com/flowlens/flowlens/source"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newIngestCmd) }
+
+func newIngestCmd() *cobra.Command {
+	var (
+		formatFlag string
+		strict     bool
+		retain     string
+		workers    int
+	)
+	cmd := &cobra.Command{
+		Use:   "ingest [--format FMT] [--strict] [-o text|json] SOURCE...",
+		Short: "Store flow-log records in the Parquet lake",
+		Long: `Ingest reads flow-log sources and stores their records in the lake,
+DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet (UTC day of start).
+
+A source is a file, a folder (searched recursively; an 'aws s3 sync' copy of a
+flow-log bucket is the common case), a glob or "-" for standard input. Each file
+is recognised by its content: plain or gzip text with header lines, an
+AWS-delivered Parquet object (read by column name), or a CloudWatch Logs export
+as printed by 'aws logs filter-log-events' (each message is a record in --format,
+else the configured or default format).
+
+Ingest is atomic and idempotent: data files appear only through a durable catalog
+commit, an interrupted ingest is finished or rolled back by the next one, and
+sources already ingested (same path and content, or the same content elsewhere)
+are skipped. A file that grew since it was ingested is read from the next line; a
+file whose content changed otherwise is refused (AWS never rewrites objects).
+Lines that are not valid records go to DATA/quarantine/ with their source, line
+number, text and reason. Every run ends with
+  read = stored + quarantined + already ingested
+and -o json prints those counts as one object. Exits 3 when a changed source was
+refused, or with --strict when anything was quarantined; 1 when a source could
+not be opened (the others are still stored).
+
+` + exitCodesHelp,
+		Example: `  # An 'aws s3 sync' copy of a flow-log bucket
+  flowlens ingest ./AWSLogs/
+
+  # A CloudWatch export in a custom format, failing on any bad line
+  aws logs filter-log-events --log-group-name vpc-flow > export.json
+  flowlens ingest --strict --format '${version} ${srcaddr} ${dstaddr} ${action}' export.json
+
+  # Counts for a script
+  flowlens ingest -o json 'logs/*.log.gz'`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runIngest(cmd, args, formatFlag, strict, retain, workers)
+		},
+	}
+	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …' (default: the config's format, else AWS's v2 format)")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit 3 when any line was quarantined")
+	cmd.Flags().StringVar(&retain, "retain", "", "after ingesting, delete partitions older than this age: 90d, 2w (default: the config's retention)")
+	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
+	return cmd
+}
+
+func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, workers int) error {
+	dir, err := g.dataDir()
+	if err != nil {
+		return err
+	}
+	if formatFlag == "" {
+		formatFlag = g.cfg.Format
+	}
+	o := ingest.Options{Workers: workers, Retain: time.Duration(g.cfg.Retention), MemoryLimit: 768 << 20}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		o.MemoryLimit = 0
+	}
+	if formatFlag != "" {
+		f, err := flowlog.ParseFormat(formatFlag)
+		if err != nil {
+			return usageErrorf("--format: %v", err)
+		}
+		for _, n := range f.Notes {
+			noticef("note: %s", n)
+		}
+		o.Format = f
+	}
+	if retain != "" {
+		d, err := config.ParseDuration(retain)
+		if err != nil {
+			return usageErrorf("--retain: %v", err)
+		}
+		o.Retain = d
+	}
+	files, err := source.Expand(args)
+	if err != nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	o.Wait = func(pid int) {
+		noticef("waiting for the data folder %s, locked by process %d (another ingest?)", dir, pid)
+	}
+	var bar *ingestBar
+	if g.stderrIsTerminal() {
+		bar = &ingestBar{}
+		o.Progress = bar
+	}
+	res, err := ingest.Run(cmd.Context(), dir, files, o)
+	if res == nil {
+		return &exitError{code: exitFailure, err: err}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	if r := res.Recovery; !r.Empty() {
+		noticef("recovered interrupted ingests: %d committed transactions published, %d uncommitted rolled back", len(r.RolledForward), len(r.RolledBack))
+	}
+	for _, n := range res.Notes {
+		noticef("note: %s", n)
+	}
+	for _, s := range res.Grown {
+		noticef("%s: %s", s.Path, s.Reason)
+	}
+	for _, s := range res.Broken {
+		fmt.Fprintf(g.stderr, "%s: %s (quarantined; what came before is stored)\n", s.Path, s.Reason)
+	}
+	for _, s := range res.Changed {
+		fmt.Fprintf(g.stderr, "%s: %s\n", s.Path, s.Reason)
+	}
+	for _, s := range res.Failed {
+		fmt.Fprintf(g.stderr, "%s: %s (not ingested; will be tried again)\n", s.Path, s.Reason)
+	}
+	if res.Retained != nil && res.Retained.Files > 0 {
+		noticef("retention: deleted %d partitions before %s (%d records)", res.Retained.Partitions, res.Retained.Cutoff, res.Retained.Records)
+	}
+	if format := g.outputFormat("text"); format == "json" || format == "ndjson" {
+		if jerr := lakeJSON(res.Counts); jerr != nil && err == nil {
+			err = jerr
+		}
+	} else {
+		printIngestSummary(res, dir)
+	}
+	switch {
+	case err != nil:
+		return &exitError{code: exitFailure, err: err}
+	case len(res.Failed) > 0:
+		return &exitError{code: exitFailure, err: fmt.Errorf("%d sources could not be read", len(res.Failed))}
+	case len(res.Changed) > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("%d changed sources refused", len(res.Changed))}
+	case strict && res.RecordsQuarantined > 0:
+		return &exitError{code: exitPartial, err: fmt.Errorf("--strict: %d lines quarantined in %s", res.RecordsQuarantined, dir+"/quarantine/")}
+	}
+	return nil
+}
+
+func printIngestSummary(res *ingest.Result, dir string) {
+	c := res.Counts
+	w := g.stdout
+	switch {
+	case c.Sources == 0 && c.SourcesSkipped > 0:
+		fmt.Fprintf(w, "nothing new: all %d sources were already ingested\n", c.SourcesSkipped)
+	default:
+		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %d files", c.Sources, lakeBytes(c.BytesRead), c.Seconds, res.Files)
+		if c.SourcesSkipped > 0 {
+			fmt.Fprintf(w, "; skipped %d sources already ingested or refused", c.SourcesSkipped)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "read %d = stored %d + quarantined %d + already ingested %d\n", c.RecordsRead, c.RecordsStored, c.RecordsQuarantined, c.RecordsSkipped)
+	if c.RecordsQuarantined > 0 {
+		fmt.Fprintf(w, "quarantined lines are in %s/quarantine/\n", dir)
+	}
+}
+
+// ingestBar draws ingest progress on stderr: bytes of the sources (with rate
+// and ETA) and records read.
+type ingestBar struct {
+	once    sync.Once
+	bar     *progressbar.ProgressBar
+	records atomic.Int64
+	last    atomic.Int64 // unix nanos of the last description update
+	start   time.Time
+}
+
+func (b *ingestBar) Start(total int64) {
+	b.start = time.Now()
+	b.bar = progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(g.stderr),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionSetDescription("0 records"),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (b *ingestBar) Add(bytes, records int64) {
+	n := b.records.Add(records)
+	now := time.Now()
+	if last := b.last.Load(); now.UnixNano()-last > int64(200*time.Millisecond) && b.last.CompareAndSwap(last, now.UnixNano()) {
+		rate := float64(n) / max(now.Sub(b.start).Seconds(), 1e-3)
+		b.bar.Describe(fmt.Sprintf("%d records (%.0f/s)", n, rate))
+	}
+	b.bar.Add64(bytes)
+}
+
+func (b *ingestBar) Finish() {
+	b.once.Do(func() {
+		if b.bar != nil {
+			b.bar.Finish()
+		}
+	})
+}
