@@ -413,7 +413,8 @@ func (g *sliceGen) backgroundScan() {
 	i := uint64(g.r.intn(g.p.scanners))
 	sr := seeded(g.p.seed, hashString("scanner"), i)
 	src := scannerPool.pick(sr.next())
-	nPorts, nTargets := 1+sr.intn(4), 1+sr.intn(3)
+	// One to three ports, plus telnet where a chosen port is open on the target.
+	nPorts, nTargets := 1+sr.intn(3), 1+sr.intn(3)
 	k := g.r.intn(nPorts * nTargets)
 	var port uint16
 	for j := 0; j <= k%nPorts; j++ {
@@ -437,4 +438,3 @@ func (g *sliceGen) noData() {
 	start := g.when()
 	g.out = append(g.out, statusRecord(h, start, start+int64(g.r.between(30, 60)), statusNoData))
 }
-

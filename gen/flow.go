@@ -46,15 +46,15 @@ const (
 	flagPSH = 8
 	flagACK = 16
 
-	flagsProbe    = flagSYN                             // 2: a SYN that got no answer
-	flagsSynAck   = flagSYN | flagACK                   // 18
-	flagsSession  = flagSYN | flagACK | flagFIN         // 19: a complete short session
+	flagsProbe    = flagSYN                               // 2: a SYN that got no answer
+	flagsSynAck   = flagSYN | flagACK                     // 18
+	flagsSession  = flagSYN | flagACK | flagFIN           // 19: a complete short session
 	flagsDataSess = flagSYN | flagACK | flagFIN | flagPSH // 27: a complete session with data
-	flagsOpening  = flagSYN | flagACK | flagPSH         // 26: first interval of a long session
-	flagsMiddle   = flagACK | flagPSH                   // 24: middle intervals
-	flagsClosing  = flagACK | flagPSH | flagFIN         // 25: last interval
-	flagsRefused  = flagRST | flagACK                   // 20: a closed port answering
-	noFlags       = -1                                  // not TCP
+	flagsOpening  = flagSYN | flagACK | flagPSH           // 26: first interval of a long session
+	flagsMiddle   = flagACK | flagPSH                     // 24: middle intervals
+	flagsClosing  = flagACK | flagPSH | flagFIN           // 25: last interval
+	flagsRefused  = flagRST | flagACK                     // 20: a closed port answering
+	noFlags       = -1                                    // not TCP
 )
 
 // Protocols.
@@ -176,16 +176,16 @@ func outside(a netip.Addr, svc uint8) endpoint { return endpoint{ip: a, svc: svc
 // conv is one conversation: a initiates to b. Each of our interfaces it crosses
 // records both directions, as AWS does.
 type conv struct {
-	a, b             endpoint
-	sport, dport     uint16
-	proto            uint8
-	start, end       int64
-	pktsAB, bytesAB  int64
-	pktsBA, bytesBA  int64
-	flagsA, flagsB   int16
-	reject           bool  // b's security group rejected it: b never answers
-	nat              *host // NAT gateway between a (private) and b (outside)
-	endpointGW       bool  // b is reached through a gateway VPC endpoint
+	a, b            endpoint
+	sport, dport    uint16
+	proto           uint8
+	start, end      int64
+	pktsAB, bytesAB int64
+	pktsBA, bytesBA int64
+	flagsA, flagsB  int16
+	reject          bool  // b's security group rejected it: b never answers
+	nat             *host // NAT gateway between a (private) and b (outside)
+	endpointGW      bool  // b is reached through a gateway VPC endpoint
 }
 
 // pathTo is the traffic path of an egress record from h to dst.

@@ -54,18 +54,18 @@ type ecsTask struct {
 
 // vpc is one VPC with its flow log.
 type vpc struct {
-	idx      int
-	name     string
-	account  string
-	region   string
-	id       string
-	flowLog  string
-	cidr     netip.Prefix
-	hosts    []*host
-	byRole   [numRoles][]*host
-	s3       pool // the Region's S3 ranges
-	dynamo   pool
-	amazon   pool
+	idx     int
+	name    string
+	account string
+	region  string
+	id      string
+	flowLog string
+	cidr    netip.Prefix
+	hosts   []*host
+	byRole  [numRoles][]*host
+	s3      pool // the Region's S3 ranges
+	dynamo  pool
+	amazon  pool
 }
 
 // topology is the whole synthetic estate: accounts, Regions, VPCs, subnets and interfaces.
