@@ -340,7 +340,7 @@ func (t *Txn) Commit(records int64) error {
 	l.open = nil
 	l.mu.Unlock()
 	if _, err := l.publish(t.ID); err != nil {
-		return fmt.Errorf("publish %s (committed; the next run finishes it): %w", t.ID, err)
+		return fmt.Errorf("publish %s (committed; the next run of flowlens finishes it): %w", t.ID, err)
 	}
 	return nil
 }
@@ -380,6 +380,11 @@ func (l *Lake) publish(id string) (deleted int, err error) {
 		if err := mkdirAllSync(filepath.Dir(dst)); err != nil {
 			return 0, err
 		}
+		if testHookPublish != nil {
+			if err := testHookPublish(); err != nil {
+				return 0, err
+			}
+		}
 		if err := os.Rename(src, dst); err != nil {
 			return 0, fmt.Errorf("publish %s: %w", f.Path, err)
 		}
@@ -418,6 +423,10 @@ func (l *Lake) publish(id string) (deleted int, err error) {
 	}
 	return deleted, nil
 }
+
+// testHookPublish, when set by a test, runs before each rename of publish; an
+// error stops publication there, as a crash would.
+var testHookPublish func() error
 
 // mkdirAllSync creates dir and its missing parents durably.
 func mkdirAllSync(dir string) error {

@@ -1,0 +1,471 @@
+package lake
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/google/go-cmp/cmp"
+)
+
+// duck opens an in-memory DuckDB that never fetches extensions.
+func duck(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// query returns the rows of q as strings ("NULL" for nulls).
+func query(t testing.TB, db *sql.DB, q string, args ...any) [][]string {
+	t.Helper()
+	rows, err := db.Query(q, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			if v == nil {
+				row[i] = "NULL"
+			} else {
+				row[i] = fmt.Sprint(v)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// glob is how outside readers (Athena, DuckDB) see the lake.
+func glob(dir string) string {
+	return filepath.Join(TableDir(dir), "**", "*.parquet")
+}
+
+// batches parses lines (header lines switch the format) into per-day batches.
+func batches(t testing.TB, text string) map[Day]*Batch {
+	t.Helper()
+	sc := flowlog.NewScanner(strings.NewReader(text), flowlog.ScanOptions{})
+	out := map[Day]*Batch{}
+	for {
+		r, err := sc.Next()
+		if err != nil {
+			if err.Error() == "EOF" {
+				return out
+			}
+			t.Fatalf("line %d: %v", sc.Line(), err)
+		}
+		s, _ := r.Int(flowlog.Start)
+		d := DayOf(s)
+		if out[d] == nil {
+			out[d] = NewBatch(d, 16)
+		}
+		out[d].Append(r, sc.Format())
+	}
+}
+
+// ingestText commits text as one transaction.
+func ingestText(t testing.TB, l *Lake, text string, src string) *Txn {
+	t.Helper()
+	txn, err := l.Begin("ingest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(0)
+	for _, b := range batches(t, text) {
+		if _, err := txn.WriteBatch(b, WriteOptions{RowGroupRows: 2}); err != nil {
+			t.Fatal(err)
+		}
+		n += int64(b.Len())
+	}
+	if src != "" {
+		txn.AddSource(Source{Path: src, Size: int64(len(text)), SHA256: src, Records: n, Stored: n})
+	}
+	if err := txn.Commit(n); err != nil {
+		t.Fatal(err)
+	}
+	return txn
+}
+
+func open(t testing.TB, dir string) *Lake {
+	t.Helper()
+	l, err := Open(context.Background(), dir, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+const sample = `version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status
+2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251300 1709251360 ACCEPT OK
+2 123456789012 eni-0a1b 10.0.0.220 10.0.1.5 443 49152 6 12 9000 1709251200 1709251260 ACCEPT OK
+2 123456789012 eni-0a1b 203.0.113.9 10.0.1.5 51000 22 6 1 40 1709251250 1709251260 REJECT OK
+2 123456789012 eni-0c2d - - - - - - - 1709337700 1709337760 - NODATA
+2 123456789012 eni-0c2d 2001:db8::1 2001:db8::2 0 0 58 3 300 1709337600 1709337660 ACCEPT OK
+version vpc-id srcaddr dstaddr dstport start action pkt-dst-aws-service my-extra tcp-flags
+5 vpc-0f00 10.0.2.7 52.95.1.1 443 1709337650 ACCEPT S3 hello 18
+5 vpc-0f00 10.0.2.8 52.95.1.2 443 1709337651 ACCEPT - - -
+`
+
+func TestRoundTripThroughDuckDB(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir)
+	ingestText(t, l, sample, "")
+	db := duck(t)
+
+	// The files themselves: the lake's schema, no partition columns inside.
+	got := query(t, db, fmt.Sprintf(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('%s', hive_partitioning=false))`, glob(dir)))
+	types := map[string]string{}
+	for _, r := range got {
+		types[r[0]] = r[1]
+	}
+	want := map[string]string{ExtraColumn: "VARCHAR"}
+	for _, f := range flowlog.Fields() {
+		want[f.Column] = f.Type.SQL()
+	}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("file schema (-want +got):\n%s", diff)
+	}
+
+	got = query(t, db, fmt.Sprintf(`SELECT year, month, day, version, srcaddr, dstaddr, srcport, dstport, protocol, bytes, start, action, log_status, vpc_id, tcp_flags, pkt_dst_aws_service, extra
+		FROM read_parquet('%s', hive_partitioning=true) ORDER BY start, srcaddr`, glob(dir)))
+	wantRows := [][]string{
+		{"2024", "03", "01", "2", "10.0.0.220", "10.0.1.5", "443", "49152", "6", "9000", "1709251200", "ACCEPT", "OK", "NULL", "NULL", "NULL", "NULL"},
+		{"2024", "03", "01", "2", "203.0.113.9", "10.0.1.5", "51000", "22", "6", "40", "1709251250", "REJECT", "OK", "NULL", "NULL", "NULL", "NULL"},
+		{"2024", "03", "01", "2", "10.0.1.5", "10.0.0.220", "49152", "443", "6", "840", "1709251300", "ACCEPT", "OK", "NULL", "NULL", "NULL", "NULL"},
+		{"2024", "03", "02", "2", "2001:db8::1", "2001:db8::2", "0", "0", "58", "300", "1709337600", "ACCEPT", "OK", "NULL", "NULL", "NULL", "NULL"},
+		{"2024", "03", "02", "5", "10.0.2.7", "52.95.1.1", "NULL", "443", "NULL", "NULL", "1709337650", "ACCEPT", "NULL", "vpc-0f00", "18", "S3", `{"my-extra":"hello"}`},
+		{"2024", "03", "02", "5", "10.0.2.8", "52.95.1.2", "NULL", "443", "NULL", "NULL", "1709337651", "ACCEPT", "NULL", "vpc-0f00", "NULL", "NULL", `{"my-extra":null}`},
+		{"2024", "03", "02", "2", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "1709337700", "NULL", "NODATA", "NULL", "NULL", "NULL", "NULL"},
+	}
+	if diff := cmp.Diff(wantRows, got); diff != "" {
+		t.Errorf("rows (-want +got):\n%s", diff)
+	}
+	if got := query(t, db, fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, filepath.Join(TableDir(dir), "year=2024", "month=03", "day=02", "*.parquet"))); got[0][0] != "4" {
+		t.Errorf("2024-03-02 partition: %s rows, want 4", got[0][0])
+	}
+}
+
+func TestFileOrder(t *testing.T) {
+	// Rows are ordered by hour of start, then srcaddr, then start.
+	var b strings.Builder
+	b.WriteString("srcaddr start\n")
+	for i, s := range []string{"10.0.0.9", "10.0.0.1", "10.0.0.5"} {
+		for h := 0; h < 2; h++ {
+			fmt.Fprintf(&b, "%s %d\n", s, 1709251200+h*3600+100-i*10)
+		}
+	}
+	dir := t.TempDir()
+	ingestText(t, open(t, dir), b.String(), "")
+	got := query(t, duck(t), fmt.Sprintf(`SELECT srcaddr, start FROM read_parquet('%s')`, glob(dir)))
+	want := [][]string{
+		{"10.0.0.1", "1709251290"}, {"10.0.0.5", "1709251280"}, {"10.0.0.9", "1709251300"},
+		{"10.0.0.1", "1709254890"}, {"10.0.0.5", "1709254880"}, {"10.0.0.9", "1709254900"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("file order (-want +got):\n%s", diff)
+	}
+}
+
+// files lists the data files in the partition folders, relative to the table.
+func files(t testing.TB, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(TableDir(dir), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(TableDir(dir), p)
+			out = append(out, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	return out
+}
+
+func catalogFiles(c *Catalog) []string {
+	var out []string
+	for _, f := range c.Files {
+		out = append(out, f.Path)
+	}
+	return out
+}
+
+// crash simulates the death of the process holding l: the lock is released
+// by the kernel, nothing else is cleaned up.
+func crash(l *Lake) {
+	l.open = nil
+	unlockFile(l.lock)
+	l.lock = nil
+}
+
+func TestRecovery(t *testing.T) {
+	errCrash := errors.New("crash")
+	cases := []struct {
+		name string
+		// fail makes publication stop after n renames (-1: no failure).
+		failAfter int
+		commit    bool
+		wantRows  string
+		wantFwd   int
+		wantBack  int
+	}{
+		{name: "crash before the commit rolls back", commit: false, failAfter: -1, wantRows: "0", wantBack: 1},
+		{name: "crash after the commit, before publishing, rolls forward", commit: true, failAfter: 0, wantRows: "7", wantFwd: 1},
+		{name: "crash half way through publishing rolls forward", commit: true, failAfter: 1, wantRows: "7", wantFwd: 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l, err := Open(context.Background(), dir, OpenOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			txn, err := l.Begin("ingest")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range batches(t, sample) {
+				if _, err := txn.WriteBatch(b, WriteOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.commit {
+				n := tc.failAfter
+				testHookPublish = func() error {
+					if n == 0 {
+						return errCrash
+					}
+					n--
+					return nil
+				}
+				err := txn.Commit(7)
+				testHookPublish = nil
+				if !errors.Is(err, errCrash) {
+					t.Fatalf("commit: %v, want the simulated crash", err)
+				}
+			}
+			crash(l)
+
+			l2 := open(t, dir)
+			if got := len(l2.Recover.RolledForward); got != tc.wantFwd {
+				t.Errorf("rolled forward %d, want %d", got, tc.wantFwd)
+			}
+			if got := len(l2.Recover.RolledBack); got != tc.wantBack {
+				t.Errorf("rolled back %d, want %d", got, tc.wantBack)
+			}
+			if diff := cmp.Diff(catalogFiles(l2.Catalog()), files(t, dir)); diff != "" {
+				t.Errorf("partition folders differ from the catalog (-catalog +disk):\n%s", diff)
+			}
+			if ents, _ := os.ReadDir(filepath.Join(dir, StagingDir)); len(ents) != 0 {
+				t.Errorf("staging not empty: %v", ents)
+			}
+			rows := "0"
+			if len(files(t, dir)) > 0 {
+				rows = query(t, duck(t), fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, glob(dir)))[0][0]
+			}
+			if rows != tc.wantRows {
+				t.Errorf("%s rows readable, want %s", rows, tc.wantRows)
+			}
+			rep, err := l2.Verify(false)
+			if err != nil || !rep.Clean() {
+				t.Errorf("verify after recovery: %+v %v", rep, err)
+			}
+		})
+	}
+}
+
+func TestReadLockHoldsPublication(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir)
+	release, err := ReadLock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() {
+		txn, err := l.Begin("ingest")
+		if err != nil {
+			done <- err
+			return
+		}
+		for _, b := range batches(t, sample) {
+			if _, err := txn.WriteBatch(b, WriteOptions{}); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- txn.Commit(7)
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("commit finished while a reader held the lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if got := files(t, dir); len(got) != 0 {
+		t.Errorf("files visible while a reader holds the lock: %v", got)
+	}
+	release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := files(t, dir); len(got) != 2 {
+		t.Errorf("after the commit: %v, want 2 files", got)
+	}
+}
+
+func TestVerifyAndRepair(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir)
+	ingestText(t, l, sample, "")
+	cat := l.Catalog()
+	table := TableDir(dir)
+	// An orphan, a missing file and a truncated one.
+	orphan := filepath.Join(table, "year=2024", "month=03", "day=01", "stray.parquet")
+	os.WriteFile(orphan, []byte("PAR1junk"), 0o644)
+	os.Remove(filepath.Join(table, filepath.FromSlash(cat.Files[0].Path)))
+	os.Truncate(filepath.Join(table, filepath.FromSlash(cat.Files[1].Path)), 100)
+
+	rep, err := l.Verify(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, p := range rep.Problems {
+		kinds = append(kinds, p.Kind)
+	}
+	if diff := cmp.Diff([]string{"missing", "size", "orphan"}, kinds); diff != "" {
+		t.Errorf("problems (-want +got):\n%s\n%+v", diff, rep.Problems)
+	}
+	if rep.Clean() {
+		t.Error("report is clean")
+	}
+	rep, err = l.Verify(true)
+	if err != nil || rep.Clean() != true {
+		t.Fatalf("repair: %+v %v", rep, err)
+	}
+	rep, err = l.Verify(false)
+	if err != nil || len(rep.Problems) != 0 {
+		t.Errorf("verify after repair: %+v %v", rep, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, OrphanDir, "year=2024", "month=03", "day=01", "stray.parquet")); err != nil {
+		t.Errorf("orphan not moved aside: %v", err)
+	}
+}
+
+func TestCompactAndRetain(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir)
+	for i := 0; i < 3; i++ {
+		ingestText(t, l, sample, fmt.Sprint("src", i))
+	}
+	db := duck(t)
+	sums := func() []string {
+		return query(t, db, fmt.Sprintf(`SELECT count(*), sum(bytes), sum(start), count(extra), count(DISTINCT filename) FROM read_parquet('%s', filename=true)`, glob(dir)))[0]
+	}
+	if diff := cmp.Diff([]string{"21", "30540", "35895313053", "6", "6"}, sums()); diff != "" {
+		t.Errorf("before compaction (-want +got):\n%s", diff)
+	}
+	rep, err := l.Compact(CompactOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&CompactReport{Partitions: 2, Merged: 6, Written: 2, Records: 21}, rep); diff != "" {
+		t.Errorf("compaction (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"21", "30540", "35895313053", "6", "2"}, sums()); diff != "" {
+		t.Errorf("after compaction (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(catalogFiles(l.Catalog()), files(t, dir)); diff != "" {
+		t.Errorf("partition folders differ from the catalog:\n%s", diff)
+	}
+
+	// Keep 1 day as of 2024-03-02 12:00: the 2024-03-01 partition goes.
+	ret, err := l.Retain(24*time.Hour, time.Date(2024, 3, 2, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&RetainReport{Cutoff: "2024-03-01", Partitions: 0}, ret); diff != "" {
+		t.Errorf("retain 1 day (-want +got):\n%s", diff)
+	}
+	ret, err = l.Retain(12*time.Hour, time.Date(2024, 3, 2, 12, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&RetainReport{Cutoff: "2024-03-02", Partitions: 1, Files: 1, Records: 9}, ret); diff != "" {
+		t.Errorf("retain 12h (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"12"}, query(t, db, fmt.Sprintf(`SELECT count(*) FROM read_parquet('%s')`, glob(dir)))[0]); diff != "" {
+		t.Errorf("after retention:\n%s", diff)
+	}
+	if _, err := os.Stat(filepath.Join(TableDir(dir), "year=2024", "month=03", "day=01")); err == nil {
+		t.Error("empty partition folder left behind")
+	}
+	// Sources stay known after retention.
+	if _, ok := l.Catalog().SourceByPath("src0"); !ok {
+		t.Error("retention forgot an ingested source")
+	}
+	st, err := StatusOf(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Partitions != 1 || st.Files != 1 || st.Records != 12 || st.Sources != 3 || st.FirstDay != "2024-03-02" {
+		t.Errorf("status: %+v", st)
+	}
+}
+
+func TestCatalogChecksum(t *testing.T) {
+	dir := t.TempDir()
+	l := open(t, dir)
+	ingestText(t, l, sample, "x")
+	l.Close()
+	path := filepath.Join(dir, CatalogFile)
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"rows":`, `"rows":1`, 1)), 0o644)
+	if _, err := Open(context.Background(), dir, OpenOptions{}); err == nil || !strings.Contains(err.Error(), "checksum mismatch") {
+		t.Errorf("open with a damaged catalog: %v, want a checksum mismatch", err)
+	}
+}
+
+func TestDayOf(t *testing.T) {
+	for _, tc := range []struct {
+		sec  int64
+		want string
+	}{
+		{0, "year=1970/month=01/day=01"},
+		{1709251199, "year=2024/month=02/day=29"},
+		{1709251200, "year=2024/month=03/day=01"},
+		{-1, "year=1969/month=12/day=31"},
+	} {
+		if got := DayOf(tc.sec).Dir(); got != tc.want {
+			t.Errorf("DayOf(%d) = %s, want %s", tc.sec, got, tc.want)
+		}
+	}
+}
