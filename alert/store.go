@@ -449,6 +449,16 @@ func alertsEqual(a, b *Alert) bool {
 	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
+// IDError is an error about an id a user gave: unknown, ambiguous, or naming
+// an alert or suppression in the wrong state for the action. Callers use
+// errors.As to tell bad arguments from I/O failures.
+type IDError struct{ msg string }
+
+// Error returns the message.
+func (e *IDError) Error() string { return e.msg }
+
+func idErrorf(format string, a ...any) error { return &IDError{fmt.Sprintf(format, a...)} }
+
 // resolve finds the alert whose id is id or starts with it (a unique prefix of
 // at least 4 characters, as git accepts).
 func resolve(st *state, id string) (int, error) {
@@ -460,13 +470,13 @@ func resolve(st *state, id string) (int, error) {
 		}
 		if len(id) >= 4 && strings.HasPrefix(a.ID, id) {
 			if found >= 0 {
-				return -1, fmt.Errorf("alert id %q is ambiguous: %s and %s", id, st.Alerts[found].ID, a.ID)
+				return -1, idErrorf("alert id %q is ambiguous: %s and %s", id, st.Alerts[found].ID, a.ID)
 			}
 			found = i
 		}
 	}
 	if found < 0 {
-		return -1, fmt.Errorf("no alert with id %q", id)
+		return -1, idErrorf("no alert with id %q", id)
 	}
 	return found, nil
 }
@@ -526,7 +536,7 @@ func (s *Store) Unack(ids []string) ([]Alert, error) {
 			}
 			a := &st.Alerts[i]
 			if a.Status != StatusAcked {
-				return fmt.Errorf("unack: alert %s is %s, not acked", a.ID, a.Status)
+				return idErrorf("unack: alert %s is %s, not acked", a.ID, a.Status)
 			}
 			a.Status, a.AckedBy, a.AckedAt = StatusOpen, "", time.Time{}
 			if sp := activeSuppression(st.Suppressions, a, now); sp != nil {
@@ -582,7 +592,7 @@ func (s *Store) Unsuppress(id string) ([]Alert, error) {
 	err := s.update(func(st *state) error {
 		k := slices.IndexFunc(st.Suppressions, func(sp Suppression) bool { return sp.ID == id })
 		if k < 0 {
-			return fmt.Errorf("unsuppress: no suppression with id %q", id)
+			return idErrorf("unsuppress: no suppression with id %q", id)
 		}
 		st.Suppressions = slices.Delete(st.Suppressions, k, k+1)
 		now := s.Now()

@@ -350,6 +350,10 @@ func TestStoreAckAndIDs(t *testing.T) {
 			if tt.err == nil || !strings.Contains(tt.err.Error(), tt.want) {
 				t.Errorf("error = %v, want it to contain %q", tt.err, tt.want)
 			}
+			var ie *IDError
+			if !errors.As(tt.err, &ie) {
+				t.Errorf("error %v is not an *IDError", tt.err)
+			}
 		})
 	}
 	if got, _ := s.Get(created[1].ID); got.Status != StatusOpen {

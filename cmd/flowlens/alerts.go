@@ -45,6 +45,15 @@ in the configuration file; see docs/alerts.md.`,
 	return cmd
 }
 
+// idUsage makes an error about a user-given id a usage error (exit 2).
+func idUsage(err error) error {
+	var ie *alert.IDError
+	if errors.As(err, &ie) {
+		return &exitError{code: exitUsage, err: err}
+	}
+	return err
+}
+
 func openAlertStore() (*alert.Store, error) {
 	dir, err := g.dataDir()
 	if err != nil {
@@ -255,7 +264,7 @@ ID is acked or, if one is unknown, none is.`,
 			}
 			as, err := store.Ack(args, by, note)
 			if err != nil {
-				return err
+				return idUsage(err)
 			}
 			return printChanged("acked", as)
 		},
@@ -280,7 +289,7 @@ matches them). They are sent to the sinks the next time they fire.`,
 			}
 			as, err := store.Unack(args)
 			if err != nil {
-				return err
+				return idUsage(err)
 			}
 			return printChanged("unacked", as)
 		},
@@ -321,7 +330,7 @@ become open again, and are sent when they next fire).`,
 			case remove != "":
 				reopened, err := store.Unsuppress(remove)
 				if err != nil {
-					return err
+					return idUsage(err)
 				}
 				fmt.Fprintf(g.stdout, "removed suppression %s\n", remove)
 				return printChanged("reopened", reopened)
