@@ -110,6 +110,7 @@ func TestWebhookSink(t *testing.T) {
 		wantReqs  int
 		wantSleep []time.Duration // exact; nil with backoffN checks the backoff range
 		backoffN  int             // number of backoff sleeps expected
+		deadline  time.Duration   // caller's context deadline, if any
 		wantErr   string
 	}{
 		{name: "one POST per alert", script: []reply{{status: 204}}, wantReqs: 2},
@@ -120,6 +121,8 @@ func TestWebhookSink(t *testing.T) {
 			cfg: SinkConfig{Batch: true}, wantReqs: 2, wantSleep: []time.Duration{7 * time.Second}},
 		{name: "503 with Retry-After date", script: []reply{{status: 503, header: map[string]string{"Retry-After": ra}}, {status: 200}},
 			cfg: SinkConfig{Batch: true}, wantReqs: 2, wantSleep: []time.Duration{30 * time.Second}},
+		{name: "Retry-After beyond the caller's deadline gives up at once", script: []reply{{status: 503, header: map[string]string{"Retry-After": "120"}}},
+			cfg: SinkConfig{Batch: true}, deadline: 2 * time.Second, wantReqs: 1, wantErr: "HTTP 503 (next retry in 2m0s is past the deadline)"},
 		{name: "400 is final", script: []reply{{status: 400, body: "invalid_payload"}}, cfg: SinkConfig{Batch: true},
 			wantReqs: 1, wantErr: "HTTP 400: invalid_payload"},
 		{name: "500 until retries run out", script: []reply{{status: 500}}, cfg: SinkConfig{Batch: true, Retries: 2},
@@ -147,8 +150,14 @@ func TestWebhookSink(t *testing.T) {
 			}
 			sleeps := recordSleeps(s.(*webhookSink).post)
 			alerts := testAlerts()
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
 			start := time.Now()
-			err = s.Send(context.Background(), alerts)
+			err = s.Send(ctx, alerts)
 			if time.Since(start) > 3*time.Second {
 				t.Errorf("Send took %s", time.Since(start))
 			}
