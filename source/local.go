@@ -41,8 +41,11 @@ func decompress(r io.Reader) (io.Reader, bool, error) {
 	}
 	if len(head) == 2 && head[0] == gzipMagic[0] && head[1] == gzipMagic[1] {
 		zr, err := gzip.NewReader(br)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, true, fmt.Errorf("truncated gzip stream: the header is cut short")
+		}
 		if err != nil {
-			return nil, true, fmt.Errorf("read gzip header: %w", err)
+			return nil, true, fmt.Errorf("corrupt gzip stream: %w", err)
 		}
 		return &gzipErrors{zr}, true, nil
 	}

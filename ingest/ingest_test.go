@@ -1,0 +1,437 @@
+package ingest
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/ingest/ingesttest"
+	"github.com/flowlens/flowlens/lake"
+	"github.com/flowlens/flowlens/source"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/parquet-go/parquet-go"
+)
+
+func duck(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec("SET autoinstall_known_extensions=false; SET autoload_known_extensions=false"); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// lakeKeys reads every record's key back through DuckDB from the partition
+// folders, as Athena would, and counts each.
+func lakeKeys(t testing.TB, dataDir string) map[ingesttest.Key]int64 {
+	t.Helper()
+	out := map[ingesttest.Key]int64{}
+	if _, err := os.Stat(lake.TableDir(dataDir)); err != nil {
+		return out
+	}
+	rows, err := duck(t).Query(fmt.Sprintf(`SELECT coalesce(srcaddr, ''), coalesce(dstaddr, ''), coalesce(srcport, -1), coalesce(dstport, -1), start, coalesce(bytes, -1), count(*)
+		FROM read_parquet('%s', hive_partitioning=true) GROUP BY ALL`, filepath.Join(lake.TableDir(dataDir), "**", "*.parquet")))
+	if err != nil {
+		if strings.Contains(err.Error(), "No files found") {
+			return out
+		}
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k ingesttest.Key
+		var n int64
+		if err := rows.Scan(&k.Src, &k.Dst, &k.SrcPort, &k.DstPort, &k.Start, &k.Bytes, &n); err != nil {
+			t.Fatal(err)
+		}
+		out[k] = n
+	}
+	return out
+}
+
+func writeGzip(t testing.TB, path, text string) {
+	t.Helper()
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(text))
+	zw.Close()
+	writeFile(t, path, b.Bytes())
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func run(t testing.TB, data string, o Options, args ...string) *Result {
+	t.Helper()
+	files, err := source.Expand(args)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), data, files, o)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	if res.RecordsRead != res.RecordsStored+res.RecordsQuarantined+res.RecordsSkipped {
+		t.Errorf("read %d != stored %d + quarantined %d + skipped %d", res.RecordsRead, res.RecordsStored, res.RecordsQuarantined, res.RecordsSkipped)
+	}
+	return res
+}
+
+// quarantined reads every quarantine entry of a data folder.
+func quarantined(t testing.TB, data string) []lake.QuarantineLine {
+	t.Helper()
+	var out []lake.QuarantineLine
+	paths, _ := filepath.Glob(filepath.Join(data, lake.QuarantineDir, "*.ndjson"))
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var q lake.QuarantineLine
+			if err := json.Unmarshal(sc.Bytes(), &q); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			q.Txn, q.Time = "", time.Time{}
+			q.Source = filepath.Base(q.Source)
+			out = append(out, q)
+		}
+		f.Close()
+	}
+	return out
+}
+
+func counts(r *Result) Counts {
+	c := r.Counts
+	c.Seconds, c.BytesRead = 0, 0
+	return c
+}
+
+func TestIngestS3Tree(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	truth, err := ingesttest.Write(in, ingesttest.Config{Days: 3, ObjectsPerDay: 4, RecordsPerFile: 300, KeepKeys: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, data, Options{FileRows: 1000}, in)
+	want := Counts{RecordsRead: truth.Records, RecordsStored: truth.Records, Sources: len(truth.Files)}
+	if diff := cmp.Diff(want, counts(res)); diff != "" {
+		t.Errorf("first ingest (-want +got):\n%s", diff)
+	}
+	if res.BytesRead != truth.GzBytes {
+		t.Errorf("bytes read %d, want the gzip input's %d", res.BytesRead, truth.GzBytes)
+	}
+	if diff := cmp.Diff(truth.Keys, lakeKeys(t, data)); diff != "" {
+		t.Errorf("records in the lake (-input +lake):\n%s", diff)
+	}
+	days := map[string]int64{}
+	for _, r := range duckRows(t, data, `SELECT year || '-' || month || '-' || day, count(*) FROM %s GROUP BY 1`) {
+		var n int64
+		fmt.Sscan(r[1], &n)
+		days[r[0]] = n
+	}
+	if diff := cmp.Diff(truth.Days, days); diff != "" {
+		t.Errorf("records per partition (-want +got):\n%s", diff)
+	}
+
+	// Again: nothing new.
+	res = run(t, data, Options{}, in)
+	want = Counts{RecordsRead: truth.Records, RecordsSkipped: truth.Records, SourcesSkipped: len(truth.Files)}
+	if diff := cmp.Diff(want, counts(res)); diff != "" {
+		t.Errorf("second ingest (-want +got):\n%s", diff)
+	}
+	if res.Files != 0 || res.Txns != 1 {
+		t.Errorf("second ingest wrote %d files in %d transactions", res.Files, res.Txns)
+	}
+	if diff := cmp.Diff(truth.Keys, lakeKeys(t, data)); diff != "" {
+		t.Errorf("records after the second ingest (-input +lake):\n%s", diff)
+	}
+	st, err := lake.StatusOf(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Records != truth.Records || st.Sources != len(truth.Files) || st.Partitions != 3 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+func duckRows(t testing.TB, data, q string) [][]string {
+	t.Helper()
+	from := fmt.Sprintf(`read_parquet('%s', hive_partitioning=true)`, filepath.Join(lake.TableDir(data), "**", "*.parquet"))
+	rows, err := duck(t).Query(fmt.Sprintf(q, from))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = v.String
+			if !v.Valid {
+				row[i] = "NULL"
+			}
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+const (
+	hdr   = ingesttest.DefaultHeader + "\n"
+	line1 = "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251300 1709251360 ACCEPT OK\n"
+	line2 = "2 123456789012 eni-0a1b 10.0.0.220 10.0.1.5 443 49152 6 12 9000 1709251200 1709251260 ACCEPT OK\n"
+	line3 = "2 123456789012 eni-0a1b 203.0.113.9 10.0.1.5 51000 22 6 1 40 1709337650 1709337660 REJECT OK\n"
+)
+
+func TestSourceChanges(t *testing.T) {
+	type step struct {
+		do   func(t *testing.T, in string)
+		want Counts
+		// notes: which Result lists name a source.
+		skipped, grown, changed int
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"copy under another name is skipped", []step{
+			{do: func(t *testing.T, in string) { writeGzip(t, filepath.Join(in, "a.log.gz"), hdr+line1+line2) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				b, _ := os.ReadFile(filepath.Join(in, "a.log.gz"))
+				writeFile(t, filepath.Join(in, "copy", "b.log.gz"), b)
+			}, want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2},
+		}},
+		{"touched file is skipped", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1)) },
+				want: Counts{RecordsRead: 1, RecordsStored: 1, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				os.Chtimes(filepath.Join(in, "a.log"), time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+			}, want: Counts{RecordsRead: 1, RecordsSkipped: 1, SourcesSkipped: 1}, skipped: 1},
+		}},
+		{"grown file is read from the next line", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1)) },
+				want: Counts{RecordsRead: 1, RecordsStored: 1, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2+line3))
+			}, want: Counts{RecordsRead: 3, RecordsStored: 2, RecordsSkipped: 1, Sources: 1}, grown: 1},
+			{do: func(t *testing.T, in string) {}, want: Counts{RecordsRead: 3, RecordsSkipped: 3, SourcesSkipped: 1}, skipped: 1},
+		}},
+		{"changed file is refused", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}},
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line3+line2)) },
+				want: Counts{SourcesSkipped: 1}, changed: 1},
+		}},
+		{"same content twice in one run is stored once", []step{
+			{do: func(t *testing.T, in string) {
+				writeGzip(t, filepath.Join(in, "a.log.gz"), hdr+line1)
+				b, _ := os.ReadFile(filepath.Join(in, "a.log.gz"))
+				writeFile(t, filepath.Join(in, "b.log.gz"), b)
+			}, want: Counts{RecordsRead: 1, RecordsStored: 1, Sources: 1, SourcesSkipped: 1}, skipped: 1},
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in, data := t.TempDir(), t.TempDir()
+			for i, s := range tc.steps {
+				s.do(t, in)
+				res := run(t, data, Options{Workers: 1}, in)
+				if diff := cmp.Diff(s.want, counts(res)); diff != "" {
+					t.Errorf("step %d (-want +got):\n%s", i+1, diff)
+				}
+				if len(res.Skipped) != s.skipped || len(res.Grown) != s.grown || len(res.Changed) != s.changed {
+					t.Errorf("step %d: skipped %v grown %v changed %v", i+1, res.Skipped, res.Grown, res.Changed)
+				}
+			}
+			// The lake holds each distinct record once.
+			keys := lakeKeys(t, data)
+			for k, n := range keys {
+				if n != 1 {
+					t.Errorf("record %+v stored %d times", k, n)
+				}
+			}
+		})
+	}
+}
+
+func TestQuarantineAndBrokenSources(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	// Bad lines among good ones.
+	writeFile(t, filepath.Join(in, "bad.log"), []byte(hdr+line1+
+		"2 123456789012 eni-0a1b 10.0.1.5 10.0.0.999 1 2 6 1 40 1709251300 1709251360 ACCEPT OK\n"+
+		"\n"+
+		"2 123456789012 eni-0a1b 10.0.1.5\n"+
+		line2))
+	// A gzip object cut short: its complete lines are kept.
+	var full bytes.Buffer
+	zw := gzip.NewWriter(&full)
+	zw.Write([]byte(hdr))
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(zw, "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 %d 443 6 10 840 1709251300 1709251360 ACCEPT OK\n", 1024+i)
+	}
+	zw.Close()
+	writeFile(t, filepath.Join(in, "cut.log.gz"), full.Bytes()[:full.Len()/2])
+	// Binary junk, and a file that claims to be gzip.
+	junk := make([]byte, 5000)
+	for i := range junk {
+		junk[i] = byte(i * 7)
+	}
+	writeFile(t, filepath.Join(in, "junk.bin"), junk)
+	writeFile(t, filepath.Join(in, "fake.log.gz"), []byte{0x1f, 0x8b, 0, 0, 1, 2, 3})
+	writeFile(t, filepath.Join(in, "good.log.gz"), nil)
+	writeGzip(t, filepath.Join(in, "good.log.gz"), hdr+line3)
+
+	res := run(t, data, Options{}, in)
+	var cut []lake.QuarantineLine
+	var got []lake.QuarantineLine
+	for _, q := range quarantined(t, data) {
+		if q.Source == "cut.log.gz" {
+			cut = append(cut, q)
+			continue
+		}
+		got = append(got, q)
+	}
+	want := []lake.QuarantineLine{
+		{Source: "bad.log", Line: 3, Raw: "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.999 1 2 6 1 40 1709251300 1709251360 ACCEPT OK", Reason: `column 34 (dstaddr): expected an IPv4 or IPv6 address or -, found "10.0.0.999"`},
+		{Source: "bad.log", Line: 5, Raw: "2 123456789012 eni-0a1b 10.0.1.5", Reason: "column 33 (dstaddr): 4 values, but the format has 14 fields (missing dstaddr)"},
+		{Source: "fake.log.gz", Line: 0, Reason: "open " + filepath.Join(in, "fake.log.gz") + ": truncated gzip stream: the header is cut short"},
+		{Source: "junk.bin", Line: 0, Reason: "binary content (a NUL byte at offset 0): not flow-log text"},
+	}
+	sortQ := cmpopts.SortSlices(func(a, b lake.QuarantineLine) bool { return a.Source+fmt.Sprint(a.Line) < b.Source+fmt.Sprint(b.Line) })
+	if diff := cmp.Diff(want, got, sortQ); diff != "" {
+		t.Errorf("quarantine (-want +got):\n%s", diff)
+	}
+	if len(cut) != 1 || !strings.Contains(cut[0].Reason, "truncated gzip stream") || cut[0].Line < 2 {
+		t.Errorf("truncated gzip: quarantine %+v", cut)
+	}
+	stored := int64(cut[0].Line - 2) // lines before the break, minus the header
+	if res.RecordsStored != 3+stored || res.RecordsQuarantined != 5 {
+		t.Errorf("stored %d quarantined %d, want %d and 5", res.RecordsStored, res.RecordsQuarantined, 3+stored)
+	}
+	if len(res.Broken) != 3 {
+		t.Errorf("broken sources: %v", res.Broken)
+	}
+	if n := len(lakeKeys(t, data)); int64(n) != 3+stored {
+		t.Errorf("%d distinct records in the lake, want %d", n, 3+stored)
+	}
+
+	// Broken sources are recorded: running again quarantines nothing more.
+	res = run(t, data, Options{}, in)
+	if res.RecordsQuarantined != 0 || res.RecordsStored != 0 || res.SourcesSkipped != 5 {
+		t.Errorf("second run: %+v", counts(res))
+	}
+
+	// The rest of the truncated object arrives: only the missing lines are read.
+	writeFile(t, filepath.Join(in, "cut.log.gz"), full.Bytes())
+	res = run(t, data, Options{}, filepath.Join(in, "cut.log.gz"))
+	if res.RecordsStored != 2000-stored || len(res.Grown) != 1 {
+		t.Errorf("completed object: stored %d, want %d; grown %v", res.RecordsStored, 2000-stored, res.Grown)
+	}
+	if n := len(lakeKeys(t, data)); n != 2003 {
+		t.Errorf("%d distinct records, want 2003", n)
+	}
+}
+
+func TestInputKinds(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	// An AWS-delivered Parquet object: columns by name, in AWS's order and types.
+	type awsRow struct {
+		Version     int32  `parquet:"version"`
+		AccountID   string `parquet:"account_id"`
+		InterfaceID string `parquet:"interface_id"`
+		Srcaddr     string `parquet:"srcaddr,optional"`
+		Dstaddr     string `parquet:"dstaddr,optional"`
+		Srcport     *int32 `parquet:"srcport,optional"`
+		Dstport     *int32 `parquet:"dstport,optional"`
+		Protocol    *int32 `parquet:"protocol,optional"`
+		Packets     *int64 `parquet:"packets,optional"`
+		Bytes       *int64 `parquet:"bytes,optional"`
+		Start       int64  `parquet:"start"`
+		End         int64  `parquet:"end"`
+		Action      string `parquet:"action,optional"`
+		LogStatus   string `parquet:"log_status"`
+		FlowDir     string `parquet:"flow_direction,optional"`
+	}
+	p := func(v int32) *int32 { return &v }
+	q := func(v int64) *int64 { return &v }
+	var pb bytes.Buffer
+	pw := parquet.NewGenericWriter[awsRow](&pb)
+	pw.Write([]awsRow{
+		{2, "123456789012", "eni-0a1b", "10.0.1.5", "10.0.0.220", p(49152), p(443), p(6), q(10), q(840), 1709251300, 1709251360, "ACCEPT", "OK", "egress"},
+		{2, "123456789012", "eni-0a1b", "", "", nil, nil, nil, nil, nil, 1709251400, 1709251460, "", "NODATA", ""},
+	})
+	pw.Close()
+	writeFile(t, filepath.Join(in, "aws.log.parquet"), pb.Bytes())
+	// A CloudWatch Logs export, in a custom format.
+	cw := `{
+  "events": [
+    {"logStreamName": "eni-0a1b-all", "timestamp": 1709251300000, "message": "10.0.2.1 10.0.2.2 443 1709251300 ACCEPT", "ingestionTime": 1709251360000, "eventId": "1"},
+    {"logStreamName": "eni-0a1b-all", "timestamp": 1709251301000, "message": "10.0.2.1 10.0.2.3 80 1709251301 REJECT", "ingestionTime": 1709251360000, "eventId": "2"},
+    {"logStreamName": "eni-0a1b-all", "timestamp": 1709251302000, "message": "not a record", "ingestionTime": 1709251360000, "eventId": "3"}
+  ],
+  "searchedLogStreams": [{"logStreamName": "eni-0a1b-all", "searchedCompletely": true}]
+}`
+	writeFile(t, filepath.Join(in, "export.json"), []byte(cw))
+	// A custom format without start: records go to the day of the S3 key.
+	writeFile(t, filepath.Join(in, "AWSLogs", "1", "vpcflowlogs", "us-east-1", "2024", "03", "05", "x.log"), []byte("srcaddr dstaddr dstport\n10.0.3.1 10.0.3.2 22\n"))
+
+	format := "${srcaddr} ${dstaddr} ${dstport} ${start} ${action}"
+	f, err := flowlog.ParseFormat(format)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, data, Options{Format: f}, in)
+	if diff := cmp.Diff(Counts{RecordsRead: 6, RecordsStored: 5, RecordsQuarantined: 1, Sources: 3}, counts(res)); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	got := duckRows(t, data, `SELECT year||month||day, srcaddr, dstaddr, dstport, start, action, log_status, flow_direction, packets FROM %s ORDER BY srcaddr NULLS FIRST, start`)
+	want := [][]string{
+		{"20240301", "NULL", "NULL", "NULL", "1709251400", "NULL", "NODATA", "NULL", "NULL"},
+		{"20240301", "10.0.1.5", "10.0.0.220", "443", "1709251300", "ACCEPT", "OK", "egress", "10"},
+		{"20240301", "10.0.2.1", "10.0.2.2", "443", "1709251300", "ACCEPT", "NULL", "NULL", "NULL"},
+		{"20240301", "10.0.2.1", "10.0.2.3", "80", "1709251301", "REJECT", "NULL", "NULL", "NULL"},
+		{"20240305", "10.0.3.1", "10.0.3.2", "22", "NULL", "NULL", "NULL", "NULL", "NULL"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	qs := quarantined(t, data)
+	if len(qs) != 1 || qs[0].Source != "export.json" || qs[0].Line != 3 || qs[0].Raw != "not a record" {
+		t.Errorf("quarantine: %+v", qs)
+	}
+}
