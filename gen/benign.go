@@ -29,7 +29,6 @@ var benignKinds = []benignKind{
 	{"ntp", 0.012, (*sliceGen).ntp},
 	{"monitoring", 0.05, (*sliceGen).monitoring},
 	{"peering", 0.02, (*sliceGen).peering},
-	{"admin", 0.002, (*sliceGen).admin},
 	{"background-scan", 0.16, (*sliceGen).backgroundScan},
 	{"nodata", 0.012, (*sliceGen).noData},
 }
@@ -352,27 +351,6 @@ func (g *sliceGen) peering() {
 	c := conv{a: ours(w), b: ours(db), sport: g.ephemeral(), dport: 5432}
 	g.tcpSession(&c, g.r.between(5, 40), g.r.between(20, 2000), 200, 1400, g.r.lognorm(5, 1))
 	g.out = c.emit(g.out)
-}
-
-// admin: administrators from the office reach the jump hosts, and from the
-// bastion the instances.
-func (g *sliceGen) admin() {
-	v := g.p.topo.vpcs[0]
-	office := g.p.topo.office.pick(g.r.next())
-	switch g.r.intn(3) {
-	case 0:
-		c := conv{a: outside(office, svcNone), b: ours(v.byRole[roleBastion][0]), sport: g.clientPort(), dport: 22}
-		g.tcpSession(&c, g.r.between(40, 600), g.r.between(40, 900), 120, 300, 59)
-		g.out = c.emit(g.out)
-	case 1:
-		c := conv{a: outside(office, svcNone), b: ours(v.byRole[roleWinJump][0]), sport: g.clientPort(), dport: 3389}
-		g.tcpSession(&c, g.r.between(100, 900), g.r.between(100, 2000), 200, 900, 59)
-		g.out = c.emit(g.out)
-	default:
-		c := conv{a: ours(v.byRole[roleBastion][0]), b: ours(g.clientHost(v)), sport: g.ephemeral(), dport: 22}
-		g.tcpSession(&c, g.r.between(20, 300), g.r.between(20, 600), 120, 300, g.r.lognorm(30, 0.5))
-		g.out = c.emit(g.out)
-	}
 }
 
 // scanPorts are the ports internet background scanners probe.

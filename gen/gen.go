@@ -244,6 +244,7 @@ func newPlan(cfg Config) (*plan, error) {
 	selected := func(c string) bool { return cfg.Scenarios == nil || slices.Contains(cfg.Scenarios, c) }
 	pl.planAttacks(selected)
 	pl.planBackups()
+	pl.planAdmin()
 	p.scheduled = pl.flows
 	slices.SortStableFunc(p.scheduled, func(a, b flow) int { return cmp.Compare(a.start, b.start) })
 	p.truth = pl.truth

@@ -717,6 +717,42 @@ func (pl *planner) planBackups() {
 	}
 }
 
+// planAdmin adds the administrators' working day: a fixed number of sessions
+// whatever the traffic volume, between 08:00 and 18:00 UTC: SSH from the office
+// to the bastion, RDP to the Windows jump host, and SSH from the bastion to
+// instances. Long sessions, one record per minute. The benign twin of brute
+// force and lateral movement.
+func (pl *planner) planAdmin() {
+	pl.r = seeded(pl.p.seed, hashString("admin"))
+	v := pl.prod()
+	bastion, jump := v.byRole[roleBastion][0], v.byRole[roleWinJump][0]
+	day0 := pl.t0 - pl.t0%86400
+	for day := day0; day < pl.t1; day += 86400 {
+		session := func(c conv, bytesAB, bytesBA float64) {
+			start := day + 8*3600 + int64(pl.r.intn(10*3600))
+			end := start + int64(pl.r.between(5, 90))*60
+			if start >= pl.t0 && end <= pl.t1 {
+				pl.longSession(c, start, end, bytesAB, bytesBA, 120, 400)
+			}
+		}
+		for i := 0; i < 10; i++ {
+			office := outside(pl.p.topo.office.pick(pl.r.next()), svcNone)
+			session(conv{a: office, b: ours(bastion), sport: uint16(pl.r.between(49152, 65535)), dport: 22, proto: protoTCP}, 6000, 30000)
+		}
+		for i := 0; i < 4; i++ {
+			office := outside(pl.p.topo.office.pick(pl.r.next()), svcNone)
+			session(conv{a: office, b: ours(jump), sport: uint16(pl.r.between(49152, 65535)), dport: 3389, proto: protoTCP}, 40000, 400000)
+		}
+		for i := 0; i < 16; i++ {
+			var h *host
+			for h == nil || h.instance == "" || h == bastion {
+				h = v.hosts[pl.r.intn(len(v.hosts))]
+			}
+			session(conv{a: ours(bastion), b: ours(h), sport: pl.port(), dport: 22, proto: protoTCP}, 5000, 20000)
+		}
+	}
+}
+
 func (pl *planner) inGap(v *vpc, t0, t1 int64) bool {
 	for _, g := range pl.p.gaps {
 		if g.vpc == v && t0 < g.t1 && t1 > g.t0 {
