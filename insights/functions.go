@@ -392,11 +392,13 @@ func FunctionsMarkdown() string {
 			b.WriteString("### " + categoryTitle(cat) + "\n\n")
 			b.WriteString("| function | description | example |\n|---|---|---|\n")
 		}
-		name := "`" + f.Signature() + "`"
+		// GitHub tables need "|" escaped, even inside code spans.
+		cell := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+		name := "`" + cell(f.Signature()) + "`"
 		if len(f.Aliases) > 0 {
 			name += " (alias " + "`" + strings.Join(f.Aliases, "`, `") + "`)"
 		}
-		b.WriteString("| " + name + " | " + f.Description + " | `" + strings.ReplaceAll(f.Example, "|", `\|`) + "` |\n")
+		b.WriteString("| " + name + " | " + cell(f.Description) + " | `" + cell(f.Example) + "` |\n")
 	}
 	return b.String()
 }

@@ -323,6 +323,9 @@ func (c *compiler) sortCmd(cmd *insights.SortCmd) {
 	var order []orderItem
 	for _, k := range cmd.Keys {
 		v := c.expr(k.X)
+		if !hasColumn(v.x) {
+			continue // a constant orders nothing, and SQL would read a number as a column position
+		}
 		order = append(order, orderItem{x: v.x, desc: k.Order == insights.OrderDesc})
 	}
 	c.lv.sel.orderBy = order
@@ -359,7 +362,9 @@ func (c *compiler) dedupCmd(cmd *insights.DedupCmd) {
 	var anyNull sqlExpr
 	for _, f := range cmd.Fields {
 		v := c.expr(f)
-		keys = append(keys, v.x)
+		if hasColumn(v.x) {
+			keys = append(keys, v.x)
+		}
 		n := isNull{x: v.x}
 		if anyNull == nil {
 			anyNull = n
@@ -426,7 +431,9 @@ func (c *compiler) statsCmd(cmd *insights.StatsCmd) {
 			item.alias = ""
 		}
 		sel.items = append(sel.items, item)
-		if i < nkeys {
+		if i < nkeys && hasColumn(o.v.x) {
+			// Constants group nothing, and SQL would read a number as a
+			// column position.
 			sel.groupBy = append(sel.groupBy, o.v.x)
 		}
 	}

@@ -425,10 +425,18 @@ func (c *compiler) coerceLit(op string, fe insights.Expr, f value, le insights.E
 		if !ok {
 			c.fail(le.Position(), "cannot compare the timestamp %s with %s: write a time such as \"2024-03-01T12:00:00Z\"", fe, le)
 		}
+		if secs, ok := epochSeconds(f.x); ok && t.Nanosecond() == 0 {
+			// Compare the record's seconds, which engines can prune on.
+			return secs, num(t.Unix())
+		}
 		return f.x, cast{x: strLit{t.UTC().Format("2006-01-02 15:04:05.999999999+00")}, to: typeTimestamp}
 	case f.t == vTime && lit.t == vNum:
 		// CloudWatch compares @timestamp with epoch milliseconds.
-		return f.x, fcall(fnToTimestamp, binOp{"/", lit.x, numLit{"1000.0"}})
+		ms := lit.x.(numLit).text
+		if secs, ok := epochSeconds(f.x); ok && strings.HasSuffix(ms, "000") && isInt(ms) && len(ms) > 3 {
+			return secs, numLit{ms[:len(ms)-3]}
+		}
+		return f.x, fcall(fnToTimestamp, binOp{"/", lit.x, num(1000)})
 	case f.t == vBool && lit.t == vNum:
 		switch lit.x.(numLit).text {
 		case "0":
@@ -440,6 +448,14 @@ func (c *compiler) coerceLit(op string, fe insights.Expr, f value, le insights.E
 	c.fail(insights.Pos{Start: fe.Position().Start, End: le.Position().End},
 		"cannot compare %s (%s) with %s (%s)", fe, f.t, le, lit.t)
 	return nil, nil
+}
+
+// epochSeconds returns s when x is to_timestamp(s), as @timestamp is.
+func epochSeconds(x sqlExpr) (sqlExpr, bool) {
+	if c, ok := x.(call); ok && c.fn == fnToTimestamp && len(c.args) == 1 {
+		return c.args[0], true
+	}
+	return nil, false
 }
 
 func parseTime(s string) (time.Time, bool) {

@@ -156,8 +156,8 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 			c.fail(args[0].Position(), "%s needs a timestamp such as @timestamp, but %s is %s", e.Name, args[0], ts.t)
 		}
 		var secs sqlExpr
-		if call, ok := ts.x.(call); ok && call.fn == fnToTimestamp && len(call.args) == 1 {
-			secs = call.args[0] // @timestamp: round the seconds directly
+		if s, ok := epochSeconds(ts.x); ok {
+			secs = s // @timestamp: round the seconds directly
 		} else {
 			secs = fcall(fnEpoch, ts.x)
 		}
