@@ -59,7 +59,7 @@ var testFlows = func() []flow {
 		add(flow{eni: enis[r.IntN(len(enis))], src: hosts[r.IntN(len(hosts))], dst: servers[r.IntN(len(servers))],
 			srcport: 1024 + r.IntN(60000), dstport: []int{443, 80, 22, 5432}[r.IntN(4)], proto: 6,
 			packets: 1 + r.Int64N(500), bytes: 100 + r.Int64N(5_000_000), start: t0 + r.Int64N(86400),
-			action: []string{"ACCEPT", "ACCEPT", "ACCEPT", "REJECT"}[r.IntN(4)],
+			action:   []string{"ACCEPT", "ACCEPT", "ACCEPT", "REJECT"}[r.IntN(4)],
 			instance: []string{"", "i-0123456789abcdef0", " "}[r.IntN(3)], vpc: "vpc-1"})
 	}
 	for i := 0; i < 120; i++ { // the scanner: 120 rejects over 40 ports
