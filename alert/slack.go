@@ -47,8 +47,10 @@ var severityEmoji = map[Severity]string{
 
 // slackEscape escapes the three characters Slack's mrkdwn treats as markup.
 func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return slackEscaper.Replace(s)
 }
+
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func truncateRunes(s string, n int) string {
 	if len([]rune(s)) <= n {

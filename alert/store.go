@@ -206,7 +206,7 @@ func (s *Store) write(st *state) error {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		b, err := json.Marshal(st.Alerts[i])
+		b, err := st.Alerts[i].MarshalJSON() // skips json.Marshal's re-validation
 		if err != nil {
 			return fmt.Errorf("encode alert state: alert %s: %w", st.Alerts[i].ID, err)
 		}

@@ -120,8 +120,10 @@ func sdEscape(s string) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, `]`, `\]`).Replace(s)
+	return sdEscaper.Replace(s)
 }
+
+var sdEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, `]`, `\]`)
 
 // SyslogMessage renders one alert as an RFC 5424 message (without transport
 // framing): PRI from facility and severity, version 1, the time now, host,
