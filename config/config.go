@@ -127,6 +127,9 @@ func Parse(name string, b []byte, c *Config) error {
 		if !contains(alert.SinkTypes, s.Type) {
 			return fmt.Errorf("config %s: alerts.sinks[%d].type %q is not one of %s", name, i, s.Type, strings.Join(alert.SinkTypes, ", "))
 		}
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("config %s: alerts.sinks[%d]: %w", name, i, err)
+		}
 	}
 	return nil
 }
@@ -146,20 +149,9 @@ func (c Config) YAML() ([]byte, error) {
 	if masked.Server.Token != "" && !strings.HasPrefix(masked.Server.Token, "${") {
 		masked.Server.Token = "********"
 	}
-	masked.Alerts.Sinks = append([]alert.SinkConfig(nil), c.Alerts.Sinks...)
-	for i := range masked.Alerts.Sinks {
-		s := &masked.Alerts.Sinks[i]
-		if len(s.Headers) > 0 {
-			h := map[string]string{}
-			for k, v := range s.Headers {
-				if strings.HasPrefix(v, "${") {
-					h[k] = v
-				} else {
-					h[k] = "********"
-				}
-			}
-			s.Headers = h
-		}
+	masked.Alerts.Sinks = make([]alert.SinkConfig, len(c.Alerts.Sinks))
+	for i, sk := range c.Alerts.Sinks {
+		masked.Alerts.Sinks[i] = sk.Redacted()
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

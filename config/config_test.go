@@ -87,7 +87,7 @@ func TestLoadMissing(t *testing.T) {
 
 func TestYAMLMasksSecrets(t *testing.T) {
 	c := Defaults()
-	if err := Parse("x", []byte("server:\n  token: s3cret\nalerts:\n  sinks:\n    - type: webhook\n      url: http://127.0.0.1:1/\n      headers:\n        Authorization: Bearer abc\n        X-Key: ${KEY}\n"), &c); err != nil {
+	if err := Parse("x", []byte("server:\n  token: s3cret\nalerts:\n  sinks:\n    - type: webhook\n      url: http://127.0.0.1:1/hook/secret-path\n      headers:\n        Authorization: Bearer abc\n        X-Key: ${KEY}\n"), &c); err != nil {
 		t.Fatal(err)
 	}
 	b, err := c.YAML()
@@ -95,7 +95,7 @@ func TestYAMLMasksSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(b)
-	for _, secret := range []string{"s3cret", "Bearer abc"} {
+	for _, secret := range []string{"s3cret", "Bearer abc", "/hook/secret-path"} {
 		if strings.Contains(s, secret) {
 			t.Errorf("YAML shows %q:\n%s", secret, s)
 		}
