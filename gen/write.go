@@ -290,7 +290,9 @@ type gzipFile struct {
 // gzipHeader: magic, deflate, no flags, no mtime (so output is reproducible), OS unknown.
 var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 
-func createGzip(path string, header []byte) (*gzipFile, error) {
+// createGzip starts a gzip file at path with header (may be nil) as its first
+// text; w, when not nil, is a writer to reuse.
+func createGzip(path string, header []byte, w *bufio.Writer) (*gzipFile, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("create folder for %s: %w", path, err)
 	}
@@ -298,7 +300,12 @@ func createGzip(path string, header []byte) (*gzipFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	g := &gzipFile{f: f, w: bufio.NewWriterSize(f, 256<<10)}
+	if w == nil {
+		w = bufio.NewWriterSize(f, 256<<10)
+	} else {
+		w.Reset(f)
+	}
+	g := &gzipFile{f: f, w: w}
 	g.w.Write(gzipHeader)
 	g.n += int64(len(gzipHeader))
 	if len(header) > 0 {
@@ -344,11 +351,13 @@ func (g *gzipFile) close() error {
 
 // s3Sink writes AWS's S3 delivery layout.
 type s3Sink struct {
-	p     *plan
-	root  string
-	open  []*gzipFile
-	files int
-	bytes int64
+	p      *plan
+	root   string
+	header []byte
+	open   []*gzipFile
+	spare  []*bufio.Writer
+	files  int
+	bytes  int64
 }
 
 func (s *s3Sink) begin() error     { return os.MkdirAll(s.root, 0o755) }
@@ -372,8 +381,15 @@ func (s *s3Sink) write(u *unit, r *result) error {
 			end := time.Unix(s.p.t0+int64(u.window+1)*windowSeconds, 0)
 			hr := seeded(s.p.seed, hashString("s3hash"), uint64(c.stream), uint64(u.window))
 			key := S3Key(v.account, v.region, v.flowLog, end, string(hr.hex(nil, 8)))
+			var w *bufio.Writer
+			if n := len(s.spare); n > 0 {
+				w, s.spare = s.spare[n-1], s.spare[:n-1]
+			}
+			if s.header == nil {
+				s.header = []byte(s.p.format.Header() + "\n")
+			}
 			var err error
-			g, err = createGzip(filepath.Join(s.root, filepath.FromSlash(key)), []byte(s.p.format.Header()+"\n"))
+			g, err = createGzip(filepath.Join(s.root, filepath.FromSlash(key)), s.header, w)
 			if err != nil {
 				return err
 			}
@@ -401,6 +417,7 @@ func (s *s3Sink) closeAll() error {
 		s.files++
 		s.bytes += g.n
 		s.open[i] = nil
+		s.spare = append(s.spare, g.w)
 	}
 	return first
 }
@@ -426,7 +443,7 @@ func (s *flatSink) compressed() bool { return s.gz }
 func (s *flatSink) begin() error {
 	header := []byte(s.p.format.Header() + "\n")
 	if s.gz {
-		g, err := createGzip(s.path, header)
+		g, err := createGzip(s.path, header, nil)
 		s.g = g
 		return err
 	}
