@@ -1,0 +1,268 @@
+package detect
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ref is one {{…}} reference in a query.
+type ref struct {
+	start, end int    // byte range of {{…}} in the query
+	text       string // between the braces, trimmed
+	name, arg  string // name or name(arg)
+}
+
+type refError struct {
+	off int
+	msg string
+}
+
+// scanRefs finds every {{name}} and {{name(arg)}} in q.
+func scanRefs(q string) ([]ref, *refError) {
+	var out []ref
+	for i := 0; i < len(q); {
+		j := strings.Index(q[i:], "{{")
+		if j < 0 {
+			break
+		}
+		start := i + j
+		k := strings.Index(q[start+2:], "}}")
+		if k < 0 {
+			return nil, &refError{start, "{{ is not closed by }}: write a parameter as {{name}}"}
+		}
+		end := start + 2 + k + 2
+		text := strings.TrimSpace(q[start+2 : end-2])
+		r := ref{start: start, end: end, text: text, name: text}
+		if o := strings.IndexByte(text, '('); o >= 0 {
+			if !strings.HasSuffix(text, ")") {
+				return nil, &refError{start, fmt.Sprintf("{{%s}}: want name(column)", text)}
+			}
+			r.name, r.arg = strings.TrimSpace(text[:o]), strings.TrimSpace(text[o+1:len(text)-1])
+			if r.arg == "" {
+				return nil, &refError{start, fmt.Sprintf("{{%s}}: the argument is missing: want e.g. %s(srcaddr)", text, r.name)}
+			}
+		}
+		if !nameRE.MatchString(r.name) {
+			return nil, &refError{start, fmt.Sprintf("{{%s}}: want a parameter name (lowercase letters, digits and _)", text)}
+		}
+		out = append(out, r)
+		i = end
+	}
+	return out, nil
+}
+
+// Literal renders a Go value as a SQL literal. It is the one function through
+// which values reach rule SQL: numbers in plain decimal, text single-quoted
+// with quotes doubled, nothing else.
+func Literal(v any) string {
+	switch x := v.(type) {
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+	case bool:
+		if x {
+			return "TRUE"
+		}
+		return "FALSE"
+	}
+	panic(fmt.Sprintf("detect.Literal: unsupported type %T", v))
+}
+
+// segment maps part of an expanded query back to the rule's query text.
+type segment struct {
+	expStart, expEnd int // in the expanded query
+	orig             int // offset in the original
+	macro            bool
+}
+
+// expansion is a query with its parameters substituted and a map back to
+// the original text, so that an engine error position can be shown in the
+// rule file.
+type expansion struct {
+	SQL  string
+	segs []segment
+}
+
+// origOffset maps an offset in the expanded SQL to the rule's query: inside
+// a substituted parameter it is the parameter's {{.
+func (e *expansion) origOffset(off int) int {
+	for _, s := range e.segs {
+		if off >= s.expStart && off < s.expEnd {
+			if s.macro {
+				return s.orig
+			}
+			return s.orig + off - s.expStart
+		}
+	}
+	if n := len(e.segs); n > 0 {
+		last := e.segs[n-1]
+		if last.macro {
+			return last.orig
+		}
+		return last.orig + (last.expEnd - last.expStart)
+	}
+	return 0
+}
+
+// expand substitutes every reference through value, which returns the SQL
+// text of one reference (made only of Literal output and fixed SQL).
+func expand(q string, refs []ref, value func(ref) (string, error)) (*expansion, error) {
+	var b strings.Builder
+	e := &expansion{}
+	pos := 0
+	for _, r := range refs {
+		if r.start > pos {
+			e.segs = append(e.segs, segment{b.Len(), b.Len() + r.start - pos, pos, false})
+			b.WriteString(q[pos:r.start])
+		}
+		v, err := value(r)
+		if err != nil {
+			return nil, err
+		}
+		e.segs = append(e.segs, segment{b.Len(), b.Len() + len(v), r.start, true})
+		b.WriteString(v)
+		pos = r.end
+	}
+	if pos < len(q) {
+		e.segs = append(e.segs, segment{b.Len(), b.Len() + len(q) - pos, pos, false})
+		b.WriteString(q[pos:])
+	}
+	e.SQL = b.String()
+	return e, nil
+}
+
+// prefixPredicate renders "col is inside one of ps" as SQL over the text form
+// of an address column, with string functions only (no IP type is needed):
+//
+//   - single addresses become col IN (…);
+//   - IPv4 prefixes on an octet boundary (/8, /16, /24) are dotted text
+//     prefixes: col LIKE 'a.b.%' for a few, an IN over the leading octets
+//     for many (threat feeds list thousands of /24s);
+//   - other IPv4 prefixes test the text prefix of their whole octets and the
+//     range of the next octet: 172.16.0.0/12 is col LIKE '172.%' AND the
+//     second octet BETWEEN 16 AND 31;
+//   - IPv6 prefixes match the canonical text of their leading 16-bit groups
+//     (rounded down to a group, or to the first byte below /16: fc00::/7 is
+//     'fc' or 'fd' as the first two of four hex digits). Leading groups
+//     below 0x1000 are not matched by the short forms.
+//
+// An empty set is FALSE.
+func prefixPredicate(col string, ps []netip.Prefix) string {
+	var exact []string
+	groups := map[int][]string{} // octets → dotted prefixes
+	var terms []string
+	for _, p := range ps {
+		p = p.Masked()
+		a := p.Addr()
+		if a.Is4() {
+			b := a.As4()
+			bits := p.Bits()
+			switch {
+			case bits == 32:
+				exact = append(exact, Literal(a.String()))
+			case bits == 0:
+				terms = append(terms, fmt.Sprintf("%s LIKE '%%.%%.%%.%%'", col))
+			case bits%8 == 0:
+				octets := bits / 8
+				parts := []string{strconv.Itoa(int(b[0])), strconv.Itoa(int(b[1])), strconv.Itoa(int(b[2]))}
+				groups[octets] = append(groups[octets], strings.Join(parts[:octets], "."))
+			default:
+				whole := bits / 8 // octets fixed entirely
+				span := 1 << (8 - bits%8)
+				lo, hi := int(b[whole]), int(b[whole])+span-1
+				octet := fmt.Sprintf("TRY_CAST(split_part(%s, '.', %d) AS INTEGER)", col, whole+1)
+				if whole == 0 {
+					terms = append(terms, fmt.Sprintf("(%s LIKE '%%.%%.%%.%%' AND %s BETWEEN %d AND %d)", col, octet, lo, hi))
+					continue
+				}
+				parts := make([]string, whole)
+				for i := range parts {
+					parts[i] = strconv.Itoa(int(b[i]))
+				}
+				terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s BETWEEN %d AND %d)",
+					col, Literal(strings.Join(parts, ".")+".%"), octet, lo, hi))
+			}
+			continue
+		}
+		if p.Bits() == 128 {
+			exact = append(exact, Literal(a.String()))
+			continue
+		}
+		full := strings.Split(a.StringExpanded(), ":")
+		if p.Bits() < 16 {
+			// Enumerate the first byte: at most 256 patterns of a 4-digit group.
+			first := int(a.As16()[0])
+			n := 1 << max(0, 8-p.Bits())
+			var alts []string
+			for v := first; v < first+n && v < 256; v++ {
+				if v < 0x10 {
+					continue
+				}
+				alts = append(alts, fmt.Sprintf("lower(%s) LIKE %s", col, Literal(fmt.Sprintf("%02x__:%%", v))))
+			}
+			if len(alts) > 0 {
+				terms = append(terms, "("+strings.Join(alts, " OR ")+")")
+			}
+			continue
+		}
+		var parts []string
+		for _, h := range full[:p.Bits()/16] {
+			h = strings.TrimLeft(h, "0")
+			if h == "" {
+				h = "0"
+			}
+			parts = append(parts, h)
+		}
+		terms = append(terms, fmt.Sprintf("lower(%s) LIKE %s", col, Literal(strings.Join(parts, ":")+":%")))
+	}
+	var out []string
+	if len(exact) > 0 {
+		slices.Sort(exact)
+		exact = slices.Compact(exact)
+		out = append(out, fmt.Sprintf("%s IN (%s)", col, strings.Join(exact, ", ")))
+	}
+	for _, octets := range []int{1, 2, 3} {
+		list := groups[octets]
+		if len(list) == 0 {
+			continue
+		}
+		slices.Sort(list)
+		list = slices.Compact(list)
+		if len(list) <= 4 {
+			for _, pre := range list {
+				out = append(out, fmt.Sprintf("%s LIKE %s", col, Literal(pre+".%")))
+			}
+			continue
+		}
+		lits := make([]string, len(list))
+		for i, pre := range list {
+			lits[i] = Literal(pre)
+		}
+		out = append(out, fmt.Sprintf("%s IN (%s)", leadingOctets(col, octets), strings.Join(lits, ", ")))
+	}
+	out = append(out, terms...)
+	if len(out) == 0 {
+		return "FALSE"
+	}
+	return "(" + strings.Join(out, " OR ") + ")"
+}
+
+// leadingOctets renders the first n dotted octets of an IPv4 text column.
+func leadingOctets(col string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("split_part(%s, '.', %d)", col, i+1)
+	}
+	return strings.Join(parts, " || '.' || ")
+}
