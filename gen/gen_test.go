@@ -90,7 +90,7 @@ func streamRun(t testing.TB, cfg Config) *run {
 
 func day(t testing.TB) *run {
 	if dayRun == nil {
-		dayRun = streamRun(t, Config{Records: 300_000, Seed: 7})
+		dayRun = streamRun(t, Config{Records: 200_000, Seed: 7})
 	}
 	return dayRun
 }
@@ -129,7 +129,7 @@ func TestDeterministic(t *testing.T) {
 				if layout == LayoutFlat {
 					out = filepath.Join(dir, "flows.log.gz")
 				}
-				cfg := Config{Records: 40_000, Hours: 3, Seed: 11, Layout: layout}
+				cfg := Config{Records: 25_000, Hours: 3, Seed: 11, Layout: layout}
 				if i == 2 {
 					cfg.Workers = 5 // more workers than CPUs changes nothing either
 				}
@@ -225,7 +225,7 @@ func inWindow(r rec, e TruthEvent) bool {
 
 func TestScenarioShapes(t *testing.T) {
 	r := day(t)
-	threats := threatPrefixes(t, Config{Records: 300_000, Seed: 7})
+	threats := threatPrefixes(t, Config{Records: 200_000, Seed: 7})
 	for _, e := range r.truth {
 		t.Run(e.Scenario, func(t *testing.T) {
 			var recs []rec // the attack's records: the actor's, or the target's, inside the window
@@ -446,11 +446,11 @@ func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
 // TestBenignIsClean checks that benign traffic alone trips nothing a sensible
 // detector looks for, while still holding its false-positive traps.
 func TestBenignIsClean(t *testing.T) {
-	r := streamRun(t, Config{Records: 300_000, Seed: 7, Scenarios: []string{}})
+	r := streamRun(t, Config{Records: 200_000, Seed: 7, Scenarios: []string{}})
 	if len(r.truth) != 0 {
 		t.Fatalf("scenarios none: %d truth events", len(r.truth))
 	}
-	threats := threatPrefixes(t, Config{Records: 300_000, Seed: 7})
+	threats := threatPrefixes(t, Config{Records: 200_000, Seed: 7})
 	bad := map[int64]bool{3333: true, 4444: true, 5555: true, 8333: true, 9999: true, 14444: true, 6667: true, 2222: true}
 	probePorts := map[netip.Addr]map[int64]bool{}
 	var backupBytes int64
