@@ -124,6 +124,23 @@ func ReadLock(dataDir string) (release func(), err error) {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
+	if ents, _ := os.ReadDir(filepath.Join(dataDir, StagingDir)); len(ents) > 0 {
+		// A transaction in progress, or one whose process died. In the latter
+		// case nobody holds the data folder: recover it now, so this reader
+		// never sees a half-published transaction.
+		if lock, ok := tryLock(filepath.Join(dataDir, LockFile)); ok {
+			l := &Lake{dir: dataDir, lock: lock}
+			cat, err := readCatalog(dataDir)
+			if err == nil {
+				l.cat = cat
+				err = l.recover()
+			}
+			l.Close()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
 	f, err := lockShared(filepath.Join(dataDir, PublishLock))
 	if err != nil {
 		return nil, err

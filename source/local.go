@@ -161,9 +161,10 @@ func Open(name string) (*File, error) {
 		file.Reader, file.Kind = newCloudWatchReader(br), CloudWatch
 		return file, nil
 	}
-	if gz {
+	if gz && size > prefetchMinSize {
 		// Decompress ahead on another goroutine, so one large object keeps
-		// two cores busy: one inflating, one parsing.
+		// two cores busy: one inflating, one parsing. (Small objects, the
+		// usual S3 case, are read in parallel with each other instead.)
 		p := newPrefetch(br)
 		file.Reader, file.stop = p, p.close
 		return file, nil

@@ -33,8 +33,9 @@ type prefetch struct {
 }
 
 const (
-	prefetchBlock = 256 << 10
-	prefetchDepth = 4
+	prefetchBlock   = 256 << 10
+	prefetchDepth   = 4
+	prefetchMinSize = 4 << 20 // compressed bytes
 )
 
 func newPrefetch(r io.Reader) *prefetch {

@@ -23,6 +23,8 @@ func newIngestCmd() *cobra.Command {
 		strict     bool
 		retain     string
 		workers    int
+		txnBytes   int64
+		fileRows   int
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest [--format FMT] [--strict] [-o text|json] SOURCE...",
@@ -61,17 +63,21 @@ not be opened (the others are still stored).
   flowlens ingest -o json 'logs/*.log.gz'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runIngest(cmd, args, formatFlag, strict, retain, workers)
+			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows})
 		},
 	}
 	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …' (default: the config's format, else AWS's v2 format)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 3 when any line was quarantined")
 	cmd.Flags().StringVar(&retain, "retain", "", "after ingesting, delete partitions older than this age: 90d, 2w (default: the config's retention)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
+	cmd.Flags().Int64Var(&txnBytes, "txn-bytes", 0, "commit after about this many source bytes (default 1 GiB)")
+	cmd.Flags().IntVar(&fileRows, "file-rows", 0, "rows per data file (default 1048576)")
+	cmd.Flags().MarkHidden("txn-bytes")
+	cmd.Flags().MarkHidden("file-rows")
 	return cmd
 }
 
-func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, workers int) error {
+func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, o ingest.Options) error {
 	dir, err := g.dataDir()
 	if err != nil {
 		return err
@@ -79,7 +85,7 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	if formatFlag == "" {
 		formatFlag = g.cfg.Format
 	}
-	o := ingest.Options{Workers: workers, Retain: time.Duration(g.cfg.Retention), MemoryLimit: 768 << 20}
+	o.Retain, o.MemoryLimit = time.Duration(g.cfg.Retention), 768<<20
 	if os.Getenv("GOMEMLIMIT") != "" {
 		o.MemoryLimit = 0
 	}
