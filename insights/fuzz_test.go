@@ -18,6 +18,13 @@ func FuzzParse(f *testing.F) {
 		f.Add(q)
 	}
 	f.Fuzz(func(t *testing.T, query string) {
+		for _, cursor := range []int{0, len(query) / 3, len(query)} {
+			for _, c := range Complete(query, cursor, []string{"srcaddr", "a b"}) {
+				if c.Replace.Start < 0 || c.Replace.End > len(query) || c.Replace.Start > c.Replace.End {
+					t.Fatalf("Complete(%q, %d): replace range %v outside the input", query, cursor, c.Replace)
+				}
+			}
+		}
 		q, err := Parse(query)
 		if err != nil {
 			var e *Error
@@ -35,6 +42,5 @@ func FuzzParse(f *testing.F) {
 		}
 		checkPositions(t, query, q)
 		roundTrip(t, query)
-		Complete(query, len(query)/2, []string{"srcaddr"})
 	})
 }

@@ -80,8 +80,8 @@ var durationUnits = map[string]string{
 	"h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
 	"d": "d", "day": "d", "days": "d",
 	"w": "w", "week": "w", "weeks": "w",
-	"mo": "mo", "mon": "mo", "month": "mo", "months": "mo",
-	"q": "q", "qtr": "q", "quarter": "q", "quarters": "q",
+	"mo": "mo", "mon": "mo", "mons": "mo", "month": "mo", "months": "mo",
+	"q": "q", "qtr": "q", "qtrs": "q", "quarter": "q", "quarters": "q",
 	"y": "y", "yr": "y", "year": "y", "years": "y",
 }
 

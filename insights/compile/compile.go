@@ -15,6 +15,8 @@ import (
 // returns, as in CloudWatch Logs Insights.
 const DefaultLimit = 10000
 
+var errNoStart = errors.New("a time range needs a start column, which the schema does not have")
+
 // Options tune a compilation.
 type Options struct {
 	// Table is the view or table queried; "" means "vpc_flow_logs".
@@ -53,6 +55,10 @@ func Compile(q *insights.Query, s Schema, d Dialect, opts Options) (sql string, 
 	c := &compiler{q: q, src: q.Text, schema: s, d: d, opts: opts}
 	defer func() {
 		if r := recover(); r != nil {
+			if r == errNoStart {
+				sql, err = "", fmt.Errorf("compile query: %w", errNoStart)
+				return
+			}
 			e, ok := r.(*insights.Error)
 			if !ok {
 				panic(r)
@@ -157,7 +163,7 @@ func (c *compiler) timeRange() []sqlExpr {
 	}
 	startCol, _, ok := c.schema.Resolve("start")
 	if !ok {
-		panic(insights.Errorf(c.src, insights.Pos{}, "a time range needs a start column, which the schema does not have"))
+		panic(errNoStart)
 	}
 	var out []sqlExpr
 	var lo, hi time.Time

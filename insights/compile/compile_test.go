@@ -58,6 +58,7 @@ var goldenCases = []goldenCase{
 	// Expressions and functions.
 	{name: "like_regex", query: `filter srcaddr like /^10\.0\.[0-9]+\.1$/ or dstaddr =~ /^172\.(1[6-9]|2[0-9]|3[01])\./ or srcaddr not like "192." | stats count(*) as n by action | sort action`},
 	{name: "in_list", query: `filter dstport in [22, 3389, 443] and action not in ["ACCEPT"] | stats count(*) as n by dstport | sort dstport`},
+	{name: "in_list_parsed", query: `parse interface_id "eni-*" as id | filter id in ["0a1b2c3d", "77aa00bb"] and id not in [1, 2] | stats count(*) by action | sort ` + "`count(*)`" + ` desc`},
 	{name: "loose_types", query: `filter dstport = "443" and account_id = 123456789012 and dstport > "100" | stats count(*) as n`},
 	{name: "aggregates", query: "stats earliest(action) as first, latest(action) as last, pct(bytes, 95) as p95, stddev(bytes) as sd, min(srcaddr), max(bytes), count(srcaddr) by interface_id | sort interface_id"},
 	{name: "aggregate_arithmetic", query: "stats sum(bytes) / count(*) as mean_bytes, ceil(avg(packets)) as p by protocol | sort protocol"},
@@ -157,6 +158,8 @@ func TestCompileErrors(t *testing.T) {
 		{`fields dateceil(@timestamp, 1y)`, `1:29: calendar period 1y in dateceil is not supported: use 1mo, 1q or 1y with bin or datefloor`, "1y", true},
 		{`stats count(*) as n, sum(bytes) as N`, `1:22: stats gives two results named "N": name one with as`, "sum(bytes) as N", false},
 		{`stats count(*) by srcaddr, srcAddr`, `1:28: stats gives two results named "srcAddr": name one with as`, "srcAddr", false},
+		{`parse interface_id "eni-*" as id | filter id in [1, "a"]`, `1:49: the values of the list must all be numbers or all be strings`, `[1, "a"]`, false},
+		{`filter protocol in [6, "tcp"]`, `1:24: cannot compare protocol, a number, with "tcp": write a number such as 443`, `"tcp"`, false},
 		{"filter action = \"A\x00\"", `1:17: string contains a NUL byte`, "\"A\x00\"", false},
 		{"filter action = \"\xff\"", `1:17: string is not valid UTF-8`, "\"\xff\"", false},
 	}

@@ -350,13 +350,17 @@ func (c *compiler) binary(e *insights.BinaryExpr) value {
 		if !ok {
 			c.fail(e.Y.Position(), "expected a list after %s", e.Op)
 		}
+		var left sqlExpr
 		var elems []sqlExpr
 		for _, el := range list.Elems {
 			l, r := c.coerce("=", e.X, x, el, c.expr(el))
-			x.x = l
+			if left != nil && !reflect.DeepEqual(left, l) {
+				c.fail(list.Pos, "the values of the list must all be numbers or all be strings")
+			}
+			left = l
 			elems = append(elems, r)
 		}
-		return value{x: inList{x: x.x, list: elems, not: e.Op == "not in"}, t: vBool}
+		return value{x: inList{x: left, list: elems, not: e.Op == "not in"}, t: vBool}
 	case "=", "!=", "<", "<=", ">", ">=":
 		l, r := c.coerce(e.Op, e.X, c.expr(e.X), e.Y, c.expr(e.Y))
 		op := e.Op

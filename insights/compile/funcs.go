@@ -9,6 +9,15 @@ import (
 	"github.com/flowlens/flowlens/insights"
 )
 
+// simple are the functions that map one to one onto an SQL function.
+var simple = map[string]fn{
+	"sum": fnSum, "avg": fnAvg, "stddev": fnStddev,
+	"abs": fnAbs, "ceil": fnCeil, "floor": fnFloor, "log": fnLn, "sqrt": fnSqrt,
+	"greatest": fnGreatest, "least": fnLeast,
+	"toupper": fnUpper, "tolower": fnLower, "trim": fnTrim, "ltrim": fnLTrim, "rtrim": fnRTrim,
+	"replace": fnReplace, "concat": fnConcat,
+}
+
 // callExpr compiles a function call: one case per entry of the functions
 // table (TestEveryFunctionCompiles checks that none is missing).
 func (c *compiler) callExpr(e *insights.CallExpr) value {
@@ -43,13 +52,6 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 			out[i] = numArg(i)
 		}
 		return out
-	}
-	simple := map[string]fn{
-		"sum": fnSum, "avg": fnAvg, "stddev": fnStddev,
-		"abs": fnAbs, "ceil": fnCeil, "floor": fnFloor, "log": fnLn, "sqrt": fnSqrt,
-		"greatest": fnGreatest, "least": fnLeast,
-		"toupper": fnUpper, "tolower": fnLower, "trim": fnTrim, "ltrim": fnLTrim, "rtrim": fnRTrim,
-		"replace": fnReplace, "concat": fnConcat,
 	}
 	switch f.Name {
 	case "sum", "avg", "stddev", "abs", "ceil", "floor", "log", "sqrt", "greatest", "least":
