@@ -663,8 +663,11 @@ func (p *parser) call(name token) Expr {
 		switch {
 		case outer.inAgg != "":
 			p.fail(name.pos, "aggregate function %s cannot be used inside %s", name.val, outer.inAgg)
-		case !outer.aggOK:
+		case !outer.aggOK && outer.where == "a by clause":
 			p.fail(name.pos, "aggregate function %s is only allowed in stats, not in %s", name.val, outer.where)
+		case !outer.aggOK:
+			p.fail(name.pos, "aggregate function %s is only allowed in stats, not in %s; to use the result of an earlier stats, write its name or alias, such as `count(*)` in backquotes",
+				name.val, outer.where)
 		}
 		p.ctx = exprCtx{inAgg: name.val, where: outer.where}
 	}

@@ -332,6 +332,9 @@ func (c *compiler) sortCmd(cmd *insights.SortCmd) {
 		if !hasColumn(v.x) {
 			continue // a constant orders nothing, and SQL would read a number as a column position
 		}
+		if secs, ok := epochSeconds(v.x); ok {
+			v.x = secs // @timestamp sorts as the record's seconds
+		}
 		order = append(order, orderItem{x: v.x, desc: k.Order == insights.OrderDesc})
 	}
 	c.lv.sel.orderBy = order
