@@ -11,8 +11,9 @@ type Dialect interface {
 	str(s string) string
 	// call renders a neutral function over already rendered arguments.
 	call(f fn, args []string) string
-	// typeName renders a type for CAST.
-	typeName(t sqlType) string
+	// cast renders a conversion of x; with try, a value that does not
+	// convert becomes NULL instead of an error.
+	cast(x string, t sqlType, try bool) string
 	// star renders "all columns of the FROM except these".
 	star(except []string) string
 }

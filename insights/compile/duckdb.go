@@ -30,18 +30,22 @@ func (duckDB) call(f fn, args []string) string {
 	return string(f) + "(" + a + ")"
 }
 
-func (duckDB) typeName(t sqlType) string {
+func (duckDB) cast(x string, t sqlType, try bool) string {
+	name := "VARCHAR"
 	switch t {
 	case typeDouble:
-		return "DOUBLE"
+		name = "DOUBLE"
 	case typeBigint:
-		return "BIGINT"
+		name = "BIGINT"
 	case typeBool:
-		return "BOOLEAN"
+		name = "BOOLEAN"
 	case typeTimestamp:
-		return "TIMESTAMP WITH TIME ZONE"
+		name = "TIMESTAMP WITH TIME ZONE"
 	}
-	return "VARCHAR"
+	if try {
+		return "TRY_CAST(" + x + " AS " + name + ")"
+	}
+	return "CAST(" + x + " AS " + name + ")"
 }
 
 func (d duckDB) star(except []string) string {

@@ -315,11 +315,7 @@ func (r *renderer) expr(x sqlExpr) string {
 		}
 		return r.d.call(x.fn, args)
 	case cast:
-		kw := "CAST("
-		if x.try {
-			kw = "TRY_CAST("
-		}
-		return kw + r.expr(x.x) + " AS " + r.d.typeName(x.to) + ")"
+		return r.d.cast(r.expr(x.x), x.to, x.try)
 	case caseWhen:
 		s := "CASE WHEN " + r.expr(x.when) + " THEN " + r.expr(x.then)
 		if x.els != nil {
