@@ -972,3 +972,33 @@ func BenchmarkStream(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
 }
+
+// TestThreatList: every line parses, the threat-intel scenario's addresses are
+// listed, and no record at all touches a decoy.
+func TestThreatList(t *testing.T) {
+	r := day(t)
+	var decoys []netip.Prefix
+	for _, d := range threatDecoys {
+		decoys = append(decoys, netip.MustParsePrefix(d))
+	}
+	listed := threatPrefixes(t, Config{Records: 200_000, Seed: 7})
+	for _, d := range decoys {
+		if !containsAddr(listed, d.Addr().Next()) {
+			t.Errorf("decoy %s is not on the list", d)
+		}
+	}
+	for _, x := range r.recs {
+		if x.status == "OK" && (containsAddr(decoys, x.src) || containsAddr(decoys, x.dst)) {
+			t.Fatalf("record touches a decoy: %+v", x)
+		}
+	}
+	n := 0
+	for _, e := range r.truth {
+		if e.Category == "threat-intel" {
+			n++
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d threat-intel events", n)
+	}
+}
