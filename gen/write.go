@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"hash/crc32"
 	"os"
 	"path/filepath"
@@ -293,10 +295,13 @@ var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
 // createGzip starts a gzip file at path with header (may be nil) as its first
 // text; w, when not nil, is a writer to reuse.
 func createGzip(path string, header []byte, w *bufio.Writer) (*gzipFile, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create folder for %s: %w", path, err)
-	}
 	f, err := os.Create(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return nil, fmt.Errorf("create folder for %s: %w", path, err)
+		}
+		f, err = os.Create(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
