@@ -15,11 +15,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowlens/flowlens/lake"
 )
 
 // Engine runs SQL over the vpc_flow_logs view of one lake.
@@ -207,4 +208,4 @@ func Open(ctx context.Context, spec, dataDir string) (Engine, error) {
 
 // LakeDir returns the folder of the vpc_flow_logs table in a data folder:
 // DATA/lake/vpc_flow_logs, partitioned as year=YYYY/month=MM/day=DD.
-func LakeDir(dataDir string) string { return filepath.Join(dataDir, "lake", "vpc_flow_logs") }
+func LakeDir(dataDir string) string { return lake.TableDir(dataDir) }

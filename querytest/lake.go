@@ -2,115 +2,44 @@ package querytest
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
-	"time"
-
-	duck "github.com/duckdb/duckdb-go/v2"
+	"path/filepath"
 
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/lake"
 )
 
 // LakeWriter turns flow-log records into lake Parquet files laid out as
 // DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet (UTC, by record
-// start), one nullable column per registry field (INT32, INT64 or UTF8) plus a
-// nullable string column extra holding the JSON object of fields the registry
-// does not know. Rows are sorted by start within each day.
-//
-// It stands in for the lake package's writer in tests and benchmarks: records
-// go into a DuckDB table through the appender, and one partitioned COPY writes
-// the files.
+// start), written by the lake package's own writer (lake.WriteFile): one
+// nullable column per registry field plus extra, sorted, zstd. It skips the
+// lake's catalog and transactions, which query tests do not need.
 type LakeWriter struct {
-	db   *sql.DB
-	conn *sql.Conn
-	app  *duck.Appender
-	vals []driver.Value
+	days map[lake.Day]*lake.Batch
 	n    int
 }
 
 // NewLakeWriter returns a writer that buffers records until WriteTo.
 func NewLakeWriter(ctx context.Context) (*LakeWriter, error) {
-	db, err := sql.Open("duckdb", "?autoinstall_known_extensions=false&autoload_known_extensions=false")
-	if err != nil {
-		return nil, fmt.Errorf("open duckdb: %w", err)
-	}
-	w := &LakeWriter{db: db}
-	if w.conn, err = db.Conn(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open duckdb: %w", err)
-	}
-	var cols []string
-	for _, f := range flowlog.Fields() {
-		cols = append(cols, fmt.Sprintf("%q %s", f.Column, f.Type.SQL()))
-	}
-	cols = append(cols, "extra VARCHAR", "year VARCHAR", "month VARCHAR", "day VARCHAR")
-	if _, err := w.conn.ExecContext(ctx, "CREATE TABLE records ("+strings.Join(cols, ", ")+")"); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("create the records table: %w", err)
-	}
-	err = w.conn.Raw(func(dc any) error {
-		var err error
-		w.app, err = duck.NewAppenderFromConn(dc.(driver.Conn), "", "records")
-		return err
-	})
-	if err != nil {
-		w.Close()
-		return nil, fmt.Errorf("create the appender: %w", err)
-	}
-	w.vals = make([]driver.Value, len(flowlog.Fields())+4)
-	return w, nil
+	return &LakeWriter{days: map[lake.Day]*lake.Batch{}}, nil
 }
 
-// Add buffers one record; unknown names the format's fields the registry does
-// not know (Format.Unknown), whose values go to extra.
-func (w *LakeWriter) Add(r *flowlog.Record, unknown []string) error {
-	for i, f := range flowlog.Fields() {
-		switch {
-		case r.IsNull(f.ID):
-			w.vals[i] = nil
-		case f.Type == flowlog.Int32:
-			v, _ := r.Int(f.ID)
-			w.vals[i] = int32(v)
-		case f.Type == flowlog.Int64:
-			v, _ := r.Int(f.ID)
-			w.vals[i] = v
-		default:
-			s, _ := r.Str(f.ID)
-			w.vals[i] = strings.Clone(s)
-		}
-	}
-	n := len(flowlog.Fields())
-	w.vals[n] = nil
-	if len(unknown) > 0 {
-		extra := map[string]any{}
-		for _, name := range unknown {
-			if v, ok := r.Extra(name); ok {
-				extra[name] = v
-			} else {
-				extra[name] = nil
-			}
-		}
-		b, err := json.Marshal(extra)
-		if err != nil {
-			return err
-		}
-		w.vals[n] = string(b)
-	}
+// Add buffers one record read in format f.
+func (w *LakeWriter) Add(r *flowlog.Record, f *flowlog.Format) error {
 	start, ok := r.Int(flowlog.Start)
 	if !ok {
 		return errors.New("a record without start has no partition")
 	}
-	t := time.Unix(start, 0).UTC()
-	w.vals[n+1], w.vals[n+2], w.vals[n+3] = t.Format("2006"), t.Format("01"), t.Format("02")
-	if err := w.app.AppendRow(w.vals...); err != nil {
-		return fmt.Errorf("append record: %w", err)
+	d := lake.DayOf(start)
+	b := w.days[d]
+	if b == nil {
+		b = lake.NewBatch(d, 1024)
+		w.days[d] = b
 	}
+	b.Append(r, f)
 	w.n++
 	return nil
 }
@@ -133,7 +62,7 @@ func (w *LakeWriter) AddLines(r io.Reader, format *flowlog.Format) (int, error) 
 		if err != nil {
 			return n, err
 		}
-		if err := w.Add(rec, sc.Format().Unknown()); err != nil {
+		if err := w.Add(rec, sc.Format()); err != nil {
 			return n, fmt.Errorf("line %d: %w", sc.Line(), err)
 		}
 		n++
@@ -143,39 +72,38 @@ func (w *LakeWriter) AddLines(r io.Reader, format *flowlog.Format) (int, error) 
 // Len returns the number of records buffered.
 func (w *LakeWriter) Len() int { return w.n }
 
-// WriteTo writes the buffered records as a new lake under lakeDir, which must
-// not hold files yet.
+// WriteTo writes the buffered records as one file per day under lakeDir, which
+// must not hold files yet.
 func (w *LakeWriter) WriteTo(ctx context.Context, lakeDir string) error {
-	if err := w.app.Flush(); err != nil {
-		return fmt.Errorf("flush records: %w", err)
-	}
 	if err := os.MkdirAll(lakeDir, 0o755); err != nil {
 		return err
 	}
-	if w.n == 0 {
-		return nil
-	}
-	q := fmt.Sprintf("COPY (SELECT * FROM records ORDER BY year, month, day, start) TO '%s' "+
-		"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (year, month, day), OVERWRITE_OR_IGNORE, FILENAME_PATTERN 'part-{i}')",
-		strings.ReplaceAll(lakeDir, "'", "''"))
-	if _, err := w.conn.ExecContext(ctx, q); err != nil {
-		return fmt.Errorf("write the lake %s: %w", lakeDir, err)
+	for d, b := range w.days {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dir := filepath.Join(lakeDir, d.Dir())
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		name := filepath.Join(dir, "part-0.parquet")
+		f, err := os.Create(name)
+		if err != nil {
+			return err
+		}
+		if _, err := lake.WriteFile(f, b, lake.WriteOptions{Parallel: 2}); err != nil {
+			f.Close()
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // Close releases the writer.
-func (w *LakeWriter) Close() error {
-	var errs []error
-	if w.app != nil {
-		errs = append(errs, w.app.Close())
-	}
-	if w.conn != nil {
-		errs = append(errs, w.conn.Close())
-	}
-	errs = append(errs, w.db.Close())
-	return errors.Join(errs...)
-}
+func (w *LakeWriter) Close() error { return nil }
 
 // WriteLake parses flow-log lines and writes them as a lake under lakeDir.
 func WriteLake(ctx context.Context, lakeDir string, lines io.Reader, format *flowlog.Format) (int, error) {

@@ -1,7 +1,8 @@
 // Package duckdb is the embedded engine: DuckDB, linked in through cgo, reading
 // the Parquet lake in place. It sits between engine (whose Engine interface it
 // implements and registers as "duckdb") and the lake folder
-// DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet.
+// DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet, which it reads
+// in place under the lake's reader lock.
 //
 // Open defines the vpc_flow_logs view (alias flows) with every flow-log field
 // typed as DESIGN §3 says, the aliases windowstart, windowend and flowlogstatus,
@@ -35,6 +36,7 @@ import (
 	duck "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/lake"
 )
 
 // Dialect is the name of this engine's SQL dialect.
@@ -42,7 +44,7 @@ const Dialect = "duckdb"
 
 func init() {
 	engine.Register(Dialect, func(ctx context.Context, dsn, dataDir string) (engine.Engine, error) {
-		return Open(ctx, engine.LakeDir(dataDir), Options{})
+		return Open(ctx, engine.LakeDir(dataDir), Options{DataDir: dataDir})
 	})
 }
 
@@ -52,12 +54,18 @@ type Options struct {
 	Threads int
 	// MemoryLimit caps DuckDB's memory ("4GB"); empty means DuckDB's default.
 	MemoryLimit string
+	// DataDir is the flowlens data folder that holds the lake. When set, each
+	// query holds the lake's reader lock (lake.ReadLock), so that it never
+	// sees a transaction half published. Leave it empty for a bare folder of
+	// Parquet files.
+	DataDir string
 }
 
 // Engine is the embedded DuckDB engine over one lake folder.
 type Engine struct {
-	db   *sql.DB
-	lake string // absolute, symlinks resolved
+	db      *sql.DB
+	lake    string // absolute, symlinks resolved
+	dataDir string
 
 	mu    sync.Mutex
 	empty bool // the view is the typed empty placeholder: the lake had no files
@@ -85,7 +93,7 @@ func Open(ctx context.Context, lakeDir string, o Options) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb: %w", err)
 	}
-	e := &Engine{db: sql.OpenDB(conn), lake: abs}
+	e := &Engine{db: sql.OpenDB(conn), lake: abs, dataDir: o.DataDir}
 	if err := e.setup(ctx, o); err != nil {
 		e.db.Close()
 		return nil, err
@@ -328,6 +336,13 @@ func (e *Engine) withStatement(ctx context.Context, req engine.Request, fn func(
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	if e.dataDir != "" {
+		release, err := lake.ReadLock(e.dataDir)
+		if err != nil {
+			return &engine.Error{Kind: engine.Runtime, Msg: fmt.Sprintf("lock the lake for reading: %v", err), Pos: -1, Err: err}
+		}
+		defer release()
+	}
 	c, err := e.db.Conn(ctx)
 	if err != nil {
 		return e.wrap(ctx, err, req.SQL, timeout, false)
