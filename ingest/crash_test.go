@@ -19,7 +19,7 @@ import (
 )
 
 // buildFlowlens builds the flowlens binary into a temporary folder.
-func buildFlowlens(t *testing.T) string {
+func buildFlowlens(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "flowlens")
 	cmd := exec.Command("go", "build", "-o", bin, "../cmd/flowlens")

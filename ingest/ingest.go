@@ -305,7 +305,9 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 				if wctx.Err() != nil {
 					continue
 				}
-				if _, err := txn.WriteBatch(b, o.Write); err != nil {
+				_, err := txn.WriteBatch(b, o.Write)
+				b.Release()
+				if err != nil {
 					cancel(err)
 					continue
 				}
@@ -343,8 +345,9 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	close(jobs)
 	wg.Wait()
 
-	// What the readers still hold: merge each day's remainders so the last
-	// files of a wave are as large as they can be.
+	// What the readers still hold: merge each day's small remainders so the
+	// last files of a wave are not tiny (copying large ones costs more than
+	// the extra file).
 	if wctx.Err() == nil {
 		byDay := map[lake.Day][]*lake.Batch{}
 		for _, rd := range readers {
@@ -365,8 +368,9 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 			sort.Slice(bs, func(i, j int) bool { return bs[i].Len() > bs[j].Len() })
 			acc := bs[0]
 			for _, b := range bs[1:] {
-				if acc.Len()+b.Len() <= o.FileRows {
+				if acc.Len()+b.Len() <= o.FileRows && b.Len() <= mergeRows {
 					acc.AppendBatch(b)
+					b.Release()
 					continue
 				}
 				w.flush(acc)
@@ -391,6 +395,9 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	res.Txns++
 	return nil
 }
+
+// mergeRows is the largest remainder merged into another at the end of a wave.
+const mergeRows = 128 << 10
 
 // flush hands a batch to the writers.
 func (w *wave) flush(b *lake.Batch) {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -44,60 +45,120 @@ type Batch struct {
 	json  []byte
 }
 
-// column holds one field's values. Rows not yet written are null: a column
-// shorter than the batch is padded when it is next written and when the batch
-// is finished.
+// column holds one field's values in fixed-size chunks drawn from pools, so a
+// growing batch never copies what it holds and a written batch's memory is
+// reused by the next. Rows not yet written are null: a column shorter than
+// the batch is padded when it is next written and when the batch is finished.
 type column struct {
 	typ  flowlog.Type
-	ints []int64
-	ok   []bool // ints: the value is set
-	ids  []uint32
+	n    int
+	ints [][]int64  // integer values, chunk by chunk
+	ok   [][]bool   // integers: the value is set
+	ids  [][]uint32 // strings: dictionary id, 0 for null
 	dict map[string]uint32
 	vals []string // vals[0] is the null placeholder
+	// last and lastID cache the last string interned: flow logs repeat
+	// accounts, VPCs, interfaces and actions from one line to the next.
+	last   string
+	lastID uint32
 }
 
-func newColumn(t flowlog.Type, rows, capacity int) *column {
+const (
+	chunkBits = 13
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+var (
+	intChunks  = sync.Pool{New: func() any { return new([chunkSize]int64) }}
+	boolChunks = sync.Pool{New: func() any { return new([chunkSize]bool) }}
+	idChunks   = sync.Pool{New: func() any { return new([chunkSize]uint32) }}
+)
+
+func newColumn(t flowlog.Type, rows int) *column {
 	c := &column{typ: t}
-	if t == flowlog.Int32 || t == flowlog.Int64 {
-		c.ints = make([]int64, rows, max(rows, capacity))
-		c.ok = make([]bool, rows, max(rows, capacity))
-	} else {
-		c.ids = make([]uint32, rows, max(rows, capacity))
+	if !c.isInt() {
 		c.dict = map[string]uint32{}
 		c.vals = []string{""}
 	}
+	c.pad(rows)
 	return c
 }
 
-func (c *column) len() int {
-	if c.typ == flowlog.Int32 || c.typ == flowlog.Int64 {
-		return len(c.ok)
-	}
-	return len(c.ids)
-}
+func (c *column) isInt() bool { return c.typ == flowlog.Int32 || c.typ == flowlog.Int64 }
 
-func (c *column) pad(n int) {
-	if c.typ == flowlog.Int32 || c.typ == flowlog.Int64 {
-		for len(c.ok) < n {
-			c.ints = append(c.ints, 0)
-			c.ok = append(c.ok, false)
-		}
+func (c *column) len() int { return c.n }
+
+// grow makes room for row c.n.
+func (c *column) grow() {
+	if c.n&chunkMask != 0 {
 		return
 	}
-	for len(c.ids) < n {
-		c.ids = append(c.ids, 0)
+	if c.isInt() {
+		c.ints = append(c.ints, intChunks.Get().(*[chunkSize]int64)[:])
+		c.ok = append(c.ok, boolChunks.Get().(*[chunkSize]bool)[:])
+		return
 	}
+	c.ids = append(c.ids, idChunks.Get().(*[chunkSize]uint32)[:])
+}
+
+func (c *column) appendInt(v int64, ok bool) {
+	c.grow()
+	k, i := c.n>>chunkBits, c.n&chunkMask
+	c.ints[k][i], c.ok[k][i] = v, ok
+	c.n++
+}
+
+func (c *column) appendID(id uint32) {
+	c.grow()
+	c.ids[c.n>>chunkBits][c.n&chunkMask] = id
+	c.n++
+}
+
+func (c *column) int(i int) (int64, bool) {
+	k, j := i>>chunkBits, i&chunkMask
+	return c.ints[k][j], c.ok[k][j]
+}
+
+func (c *column) id(i int) uint32 { return c.ids[i>>chunkBits][i&chunkMask] }
+
+func (c *column) pad(n int) {
+	for c.n < n {
+		if c.isInt() {
+			c.appendInt(0, false)
+		} else {
+			c.appendID(0)
+		}
+	}
+}
+
+// release returns the column's chunks to their pools.
+func (c *column) release() {
+	for _, ch := range c.ints {
+		intChunks.Put((*[chunkSize]int64)(ch))
+	}
+	for _, ch := range c.ok {
+		boolChunks.Put((*[chunkSize]bool)(ch))
+	}
+	for _, ch := range c.ids {
+		idChunks.Put((*[chunkSize]uint32)(ch))
+	}
+	c.ints, c.ok, c.ids, c.n = nil, nil, nil, 0
 }
 
 // intern returns the dictionary id of s, copying s into a on first sight.
 func (c *column) intern(a *arena, s string) uint32 {
-	if id, ok := c.dict[s]; ok {
-		return id
+	if c.lastID != 0 && s == c.last {
+		return c.lastID
 	}
-	s = a.copy(s)
-	id := uint32(len(c.vals))
-	c.vals = append(c.vals, s)
-	c.dict[s] = id
+	id, ok := c.dict[s]
+	if !ok {
+		s = a.copy(s)
+		id = uint32(len(c.vals))
+		c.vals = append(c.vals, s)
+		c.dict[s] = id
+	}
+	c.last, c.lastID = c.vals[id], id
 	return id
 }
 
@@ -121,11 +182,25 @@ func (a *arena) copy(s string) string {
 	return unsafe.String(&a.buf[start], len(s))
 }
 
-// NewBatch returns an empty batch for day d with room for capacity rows.
+// NewBatch returns an empty batch for day d. Capacity is a hint, unused since
+// columns grow in pooled chunks; Release returns them once the batch is written.
 func NewBatch(d Day, capacity int) *Batch {
 	b := &Batch{Day: d}
-	b.cols[flowlog.Start] = newColumn(flowlog.Int64, 0, capacity)
+	b.cols[flowlog.Start] = newColumn(flowlog.Int64, 0)
 	return b
+}
+
+// Release returns the batch's memory to the pools; b must not be used after.
+func (b *Batch) Release() {
+	for _, c := range b.cols {
+		if c != nil {
+			c.release()
+		}
+	}
+	if b.extra != nil {
+		b.extra.release()
+	}
+	*b = Batch{Day: b.Day}
 }
 
 // Len returns the number of rows.
@@ -134,13 +209,10 @@ func (b *Batch) Len() int { return b.n }
 // MemBytes estimates the memory the batch holds.
 func (b *Batch) MemBytes() int {
 	m := b.arena.mem
-	for _, c := range b.cols {
+	for _, c := range append(b.cols[:], b.extra) {
 		if c != nil {
-			m += cap(c.ints)*8 + cap(c.ok) + cap(c.ids)*4 + len(c.vals)*48
+			m += len(c.ints)*chunkSize*9 + len(c.ids)*chunkSize*4 + len(c.vals)*48
 		}
-	}
-	if b.extra != nil {
-		m += cap(b.extra.ids)*4 + len(b.extra.vals)*48
 	}
 	return m
 }
@@ -148,7 +220,7 @@ func (b *Batch) MemBytes() int {
 func (b *Batch) col(id flowlog.FieldID) *column {
 	c := b.cols[id]
 	if c == nil {
-		c = newColumn(flowlog.FieldByID(id).Type, b.n, b.n+1024)
+		c = newColumn(flowlog.FieldByID(id).Type, b.n)
 		b.cols[id] = c
 	}
 	return c
@@ -165,27 +237,24 @@ func (b *Batch) Append(r *flowlog.Record, f *flowlog.Format) {
 		if c.len() < n {
 			c.pad(n)
 		}
-		switch c.typ {
-		case flowlog.Int32, flowlog.Int64:
-			v, ok := r.Int(ff.ID)
-			c.ints = append(c.ints, v)
-			c.ok = append(c.ok, ok)
-		default:
-			var id uint32
-			if s, ok := r.Str(ff.ID); ok {
-				id = c.intern(&b.arena, s)
-			}
-			c.ids = append(c.ids, id)
+		if c.isInt() {
+			c.appendInt(r.Int(ff.ID))
+			continue
 		}
+		var id uint32
+		if s, ok := r.Str(ff.ID); ok {
+			id = c.intern(&b.arena, s)
+		}
+		c.appendID(id)
 	}
 	if unk := f.Unknown(); len(unk) > 0 {
 		if b.extra == nil {
-			b.extra = newColumn(flowlog.String, n, n+1024)
+			b.extra = newColumn(flowlog.String, n)
 		}
 		c := b.extra
 		c.pad(n)
 		b.json = appendExtraJSON(b.json[:0], r, unk)
-		c.ids = append(c.ids, c.intern(&b.arena, unsafe.String(unsafe.SliceData(b.json), len(b.json))))
+		c.appendID(c.intern(&b.arena, unsafe.String(unsafe.SliceData(b.json), len(b.json))))
 	}
 	b.n++
 }
@@ -211,39 +280,39 @@ func appendExtraJSON(dst []byte, r *flowlog.Record, names []string) []byte {
 // AppendBatch adds every row of o (which must be of the same day) to b.
 func (b *Batch) AppendBatch(o *Batch) {
 	n := b.n
+	o.finish()
 	for id := range o.cols {
 		oc := o.cols[id]
 		if oc == nil {
 			continue
 		}
-		oc.pad(o.n)
 		c := b.col(flowlog.FieldID(id))
 		c.pad(n)
-		if oc.typ == flowlog.Int32 || oc.typ == flowlog.Int64 {
-			c.ints = append(c.ints, oc.ints...)
-			c.ok = append(c.ok, oc.ok...)
+		if oc.isInt() {
+			for i := range o.n {
+				c.appendInt(oc.int(i))
+			}
 			continue
 		}
-		appendIDs(&b.arena, c, oc)
+		appendIDs(&b.arena, c, oc, o.n)
 	}
 	if o.extra != nil {
-		o.extra.pad(o.n)
 		if b.extra == nil {
-			b.extra = newColumn(flowlog.String, n, n+o.n)
+			b.extra = newColumn(flowlog.String, n)
 		}
 		b.extra.pad(n)
-		appendIDs(&b.arena, b.extra, o.extra)
+		appendIDs(&b.arena, b.extra, o.extra, o.n)
 	}
 	b.n += o.n
 }
 
-func appendIDs(a *arena, c, oc *column) {
+func appendIDs(a *arena, c, oc *column, n int) {
 	remap := make([]uint32, len(oc.vals))
 	for i, s := range oc.vals[1:] {
 		remap[i+1] = c.intern(a, s)
 	}
-	for _, id := range oc.ids {
-		c.ids = append(c.ids, remap[id])
+	for i := range n {
+		c.appendID(remap[oc.id(i)])
 	}
 }
 
@@ -266,8 +335,9 @@ func (b *Batch) StartRange() (lo, hi int64, ok bool) {
 	if c == nil {
 		return 0, 0, false
 	}
-	for i, v := range c.ints {
-		if !c.ok[i] {
+	for i := range c.n {
+		v, set := c.int(i)
+		if !set {
 			continue
 		}
 		if !ok {
@@ -302,20 +372,19 @@ func (b *Batch) order() []uint32 {
 		type kv struct{ k, i uint64 }
 		keys := make([]kv, b.n)
 		base := hourOf(lo) * 3600
-		srcIDs := idsOf(b.cols[flowlog.SrcAddr])
-		dstIDs := idsOf(b.cols[flowlog.DstAddr])
+		srcCol, dstCol := b.cols[flowlog.SrcAddr], b.cols[flowlog.DstAddr]
 		for i := range keys {
 			var k uint64
-			if start.ok[i] {
-				d := uint64(start.ints[i] - base)
+			if s, set := start.int(i); set {
+				d := uint64(s - base)
 				k = (d/3600+1)<<50 | (d%3600)<<1
 			}
 			if src != nil {
-				k |= uint64(src[srcIDs[i]]) << 13
+				k |= uint64(src[srcCol.id(i)]) << 13
 			}
 			var d uint64
 			if dst != nil {
-				d = uint64(dst[dstIDs[i]])
+				d = uint64(dst[dstCol.id(i)])
 			}
 			keys[i] = kv{k, d<<32 | uint64(i)}
 		}
@@ -331,28 +400,29 @@ func (b *Batch) order() []uint32 {
 		return perm
 	}
 	slices.SortStableFunc(perm, func(x, y uint32) int {
-		sx, sy := start.ok[x], start.ok[y]
+		vx, sx := start.int(int(x))
+		vy, sy := start.int(int(y))
 		if sx != sy {
 			if !sx {
 				return -1
 			}
 			return 1
 		}
-		if c := cmp.Compare(hourOf(start.ints[x]), hourOf(start.ints[y])); c != 0 {
+		if c := cmp.Compare(hourOf(vx), hourOf(vy)); c != 0 {
 			return c
 		}
 		if src != nil {
-			ids := b.cols[flowlog.SrcAddr].ids
-			if c := cmp.Compare(src[ids[x]], src[ids[y]]); c != 0 {
+			col := b.cols[flowlog.SrcAddr]
+			if c := cmp.Compare(src[col.id(int(x))], src[col.id(int(y))]); c != 0 {
 				return c
 			}
 		}
-		if c := cmp.Compare(start.ints[x], start.ints[y]); c != 0 {
+		if c := cmp.Compare(vx, vy); c != 0 {
 			return c
 		}
 		if dst != nil {
-			ids := b.cols[flowlog.DstAddr].ids
-			return cmp.Compare(dst[ids[x]], dst[ids[y]])
+			col := b.cols[flowlog.DstAddr]
+			return cmp.Compare(dst[col.id(int(x))], dst[col.id(int(y))])
 		}
 		return 0
 	})
@@ -364,13 +434,6 @@ func hourOf(sec int64) int64 {
 		return (sec - 3599) / 3600
 	}
 	return sec / 3600
-}
-
-func idsOf(c *column) []uint32 {
-	if c == nil {
-		return nil
-	}
-	return c.ids
 }
 
 // rankColumn returns, for each dictionary id of c, its rank in text order

@@ -271,12 +271,14 @@ func (l *Lake) Compact(o CompactOptions) (*CompactReport, error) {
 			if b == nil || b.Len() == 0 {
 				return nil
 			}
-			if _, err := t.WriteBatch(b, o.Write); err != nil {
-				return err
-			}
+			_, err := t.WriteBatch(b, o.Write)
 			rep.Written++
 			rep.Records += int64(b.Len())
+			b.Release()
 			b = nil
+			if err != nil {
+				return err
+			}
 			return nil
 		}
 		for _, f := range files {
@@ -366,22 +368,20 @@ func (b *Batch) appendRow(row parquet.Row, byLeaf []int) {
 		var c *column
 		if byLeaf[leaf] == -1 {
 			if b.extra == nil {
-				b.extra = newColumn(flowlog.String, n, n+1024)
+				b.extra = newColumn(flowlog.String, n)
 			}
 			c = b.extra
 		} else {
 			c = b.col(flowlog.FieldID(byLeaf[leaf]))
 		}
 		c.pad(n)
-		switch c.typ {
-		case flowlog.Int32, flowlog.Int64:
-			c.ints = append(c.ints, v.Int64())
-			if v.Kind() == parquet.Int32 {
-				c.ints[len(c.ints)-1] = int64(v.Int32())
-			}
-			c.ok = append(c.ok, true)
+		switch {
+		case c.isInt() && v.Kind() == parquet.Int32:
+			c.appendInt(int64(v.Int32()), true)
+		case c.isInt():
+			c.appendInt(v.Int64(), true)
 		default:
-			c.ids = append(c.ids, c.intern(&b.arena, string(v.ByteArray())))
+			c.appendID(c.intern(&b.arena, string(v.ByteArray())))
 		}
 	}
 	b.n++

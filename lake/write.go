@@ -3,7 +3,6 @@ package lake
 import (
 	"fmt"
 	"io"
-	"sync"
 	"unsafe"
 
 	"github.com/flowlens/flowlens/flowlog"
@@ -61,54 +60,53 @@ func WriteFile(w io.Writer, b *Batch, o WriteOptions) (FileInfo, error) {
 	info := FileInfo{Rows: int64(b.n)}
 	info.MinStart, info.MaxStart, _ = b.StartRange()
 
+	// Encode up to o.Parallel row groups at once and commit them in order,
+	// so at most o.Parallel row groups of encoded pages are in memory.
 	type group struct {
-		rg  *parquet.ConcurrentRowGroupWriter
-		err error
+		rg   *parquet.ConcurrentRowGroupWriter
+		err  error
+		done chan struct{}
 	}
-	var groups []*group
+	var pending []*group
+	commit := func(gr *group) error {
+		<-gr.done
+		if gr.err != nil {
+			return gr.err
+		}
+		if _, err := gr.rg.Commit(); err != nil {
+			return fmt.Errorf("write row group: %w", err)
+		}
+		return nil
+	}
+	var firstErr error
 	for lo := 0; lo < b.n; lo += o.RowGroupRows {
-		groups = append(groups, &group{rg: pw.BeginRowGroup()})
-	}
-	// Encode up to o.Parallel row groups at once; commit them in order.
-	sem := make(chan struct{}, o.Parallel)
-	var wg sync.WaitGroup
-	for i, gr := range groups {
-		lo, hi := i*o.RowGroupRows, min((i+1)*o.RowGroupRows, b.n)
-		sem <- struct{}{}
-		wg.Add(1)
+		hi := min(lo+o.RowGroupRows, b.n)
+		if len(pending) == o.Parallel {
+			if err := commit(pending[0]); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			pending = pending[1:]
+		}
+		gr := &group{rg: pw.BeginRowGroup(), done: make(chan struct{})}
+		pending = append(pending, gr)
+		info.RowGroups++
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
+			defer close(gr.done)
 			gr.err = b.writeRowGroup(gr.rg, perm[lo:hi], si)
 		}()
-		// Commit what is ready in order, so at most o.Parallel row groups of
-		// encoded pages are held in memory.
-		if o.Parallel == 1 {
-			wg.Wait()
-			if gr.err != nil {
-				return info, gr.err
-			}
-			if _, err := gr.rg.Commit(); err != nil {
-				return info, fmt.Errorf("write row group: %w", err)
-			}
+	}
+	for _, gr := range pending {
+		if err := commit(gr); err != nil && firstErr == nil {
+			firstErr = err
 		}
 	}
-	wg.Wait()
-	if o.Parallel > 1 {
-		for _, gr := range groups {
-			if gr.err != nil {
-				return info, gr.err
-			}
-			if _, err := gr.rg.Commit(); err != nil {
-				return info, fmt.Errorf("write row group: %w", err)
-			}
-		}
+	if firstErr != nil {
+		return info, firstErr
 	}
 	if err := pw.Close(); err != nil {
 		return info, fmt.Errorf("write parquet footer: %w", err)
 	}
 	info.Bytes = cw.n
-	info.RowGroups = len(groups)
 	return info, nil
 }
 
@@ -143,8 +141,8 @@ func (b *Batch) writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, perm []uint3
 			err = write(leaf, func(rows []uint32, vals []parquet.Value) []parquet.Value {
 				null := parquet.Value{}.Level(0, 0, leaf)
 				for _, r := range rows {
-					if c.ok[r] {
-						vals = append(vals, parquet.Int32Value(int32(c.ints[r])).Level(0, 1, leaf))
+					if v, ok := c.int(int(r)); ok {
+						vals = append(vals, parquet.Int32Value(int32(v)).Level(0, 1, leaf))
 					} else {
 						vals = append(vals, null)
 					}
@@ -155,8 +153,8 @@ func (b *Batch) writeRowGroup(rg *parquet.ConcurrentRowGroupWriter, perm []uint3
 			err = write(leaf, func(rows []uint32, vals []parquet.Value) []parquet.Value {
 				null := parquet.Value{}.Level(0, 0, leaf)
 				for _, r := range rows {
-					if c.ok[r] {
-						vals = append(vals, parquet.Int64Value(c.ints[r]).Level(0, 1, leaf))
+					if v, ok := c.int(int(r)); ok {
+						vals = append(vals, parquet.Int64Value(v).Level(0, 1, leaf))
 					} else {
 						vals = append(vals, null)
 					}
@@ -192,7 +190,7 @@ func stringFill(c *column, leaf int) func(rows []uint32, vals []parquet.Value) [
 	}
 	return func(rows []uint32, vals []parquet.Value) []parquet.Value {
 		for _, r := range rows {
-			vals = append(vals, dv[c.ids[r]])
+			vals = append(vals, dv[c.id(int(r))])
 		}
 		return vals
 	}
