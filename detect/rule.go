@@ -209,7 +209,7 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 	p := &parser{file: file, src: src}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return nil, Errors{yamlError(file, err)}
+		return nil, Errors{yamlError(file, src, err)}
 	}
 	if len(doc.Content) == 0 {
 		return nil, Errors{{File: file, Line: 1, Col: 1, Msg: "empty file: want a rule (a mapping with id, title, category, severity, query…)"}}
@@ -345,9 +345,10 @@ func kindName(n *yaml.Node) string {
 var yamlLineRE = regexp.MustCompile(`line (\d+)(?:, column (\d+))?`)
 
 // yamlError gives a YAML syntax error a file:line:column form.
-func yamlError(file string, err error) *Error {
+func yamlError(file string, src []byte, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	e := &Error{File: file, Msg: "YAML syntax: " + msg}
+	// Errors without a line (an unexpected end) point at the end of the input.
+	e := &Error{File: file, Msg: "YAML syntax: " + msg, Line: bytes.Count(src, []byte("\n")) + 1, Col: 1}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Col = 1

@@ -1,0 +1,104 @@
+package detect
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/enrich"
+)
+
+// TestPrefixPredicate runs the SQL of prefixPredicate in DuckDB over many
+// addresses and compares each answer with netip's.
+func TestPrefixPredicate(t *testing.T) {
+	ctx := context.Background()
+	eng, err := engine.Open(ctx, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	addrs := []string{
+		"10.0.0.1", "10.255.255.255", "11.0.0.1", "9.255.255.255", "172.15.255.255", "172.16.0.0", "172.31.255.255", "172.32.0.0",
+		"192.168.1.1", "192.169.0.1", "100.63.255.255", "100.64.0.1", "100.127.255.255", "100.128.0.0", "203.0.113.7", "203.0.113.200",
+		"203.0.112.9", "198.51.100.129", "198.51.100.127", "198.51.100.255", "1.2.3.4", "12.34.56.78", "193.142.146.4", "45.95.147.126",
+		"8.8.8.8", "fd12:3456::1", "fc00::1", "fe80::1", "2001:db8::5", "2001:db9::5", "2600:1f18::7", "::1", "1.10.16.5", "1.10.32.1",
+	}
+	sets := map[string][]netip.Prefix{
+		"internal": enrich.InternalPrefixes,
+		"feeds": mustPrefixes("203.0.113.0/24", "198.51.100.128/25", "1.10.16.0/20", "193.142.146.0/24", "45.95.147.0/24", "8.8.8.8/32",
+			"2001:db8::/32", "12.0.0.0/7"),
+		"many /24": mustPrefixes("203.0.113.0/24", "203.0.112.0/24", "193.142.146.0/24", "45.95.147.0/24", "185.220.101.0/24", "109.70.100.0/24"),
+		"empty":    nil,
+	}
+	var values []string
+	for _, a := range addrs {
+		values = append(values, "("+Literal(a)+")")
+	}
+	for name, ps := range sets {
+		t.Run(name, func(t *testing.T) {
+			set := enrich.NewPrefixSet(ps)
+			q := "SELECT srcaddr FROM (VALUES " + strings.Join(values, ", ") + ") AS t(srcaddr) WHERE " + prefixPredicate("srcaddr", ps)
+			res, err := eng.Query(ctx, engine.Request{SQL: q})
+			if err != nil {
+				t.Fatalf("%v\n%s", err, q)
+			}
+			var got, want []string
+			for _, r := range res.Rows {
+				got = append(got, r[0].(string))
+			}
+			for _, a := range addrs {
+				if set.Contains(netip.MustParseAddr(a)) {
+					want = append(want, a)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("SQL matched %v\nnetip matched %v\nSQL: %s", got, want, prefixPredicate("srcaddr", ps))
+			}
+		})
+	}
+}
+
+func mustPrefixes(ss ...string) []netip.Prefix {
+	out := make([]netip.Prefix, len(ss))
+	for i, s := range ss {
+		out[i] = netip.MustParsePrefix(s)
+	}
+	return out
+}
+
+func TestLiteral(t *testing.T) {
+	for v, want := range map[any]string{
+		10: "10", int64(-3): "-3", 0.25: "0.25", 1e8: "100000000", "it's": "'it''s'", "'; DROP TABLE x; --": "'''; DROP TABLE x; --'", true: "TRUE",
+	} {
+		if got := Literal(v); got != want {
+			t.Errorf("Literal(%v) = %s, want %s", v, got, want)
+		}
+	}
+}
+
+func TestExpansionPositions(t *testing.T) {
+	q := "SELECT {{a}} + x FROM {{b}} WHERE y"
+	refs, rerr := scanRefs(q)
+	if rerr != nil {
+		t.Fatal(rerr.msg)
+	}
+	exp, err := expand(q, refs, func(r ref) (string, error) { return strings.Repeat("Z", 10), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "x" in the expansion maps to "x" in the query; inside a parameter to its {{.
+	if got := exp.origOffset(strings.Index(exp.SQL, "x")); got != strings.Index(q, "x") {
+		t.Errorf("x maps to %d, want %d", got, strings.Index(q, "x"))
+	}
+	if got := exp.origOffset(strings.Index(exp.SQL, "Z") + 3); got != strings.Index(q, "{{a}}") {
+		t.Errorf("inside {{a}} maps to %d, want %d", got, strings.Index(q, "{{a}}"))
+	}
+	if got := exp.origOffset(strings.Index(exp.SQL, "WHERE y") + 6); got != strings.Index(q, "WHERE y")+6 {
+		t.Errorf("y maps to %d", got)
+	}
+}
