@@ -388,6 +388,10 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 		}
 		return err
 	}
+	if txn.Empty() {
+		// Every source was skipped: nothing to commit.
+		return txn.Abort()
+	}
 	if err := txn.Commit(w.records); err != nil {
 		return err
 	}

@@ -227,6 +227,14 @@ func (t *Txn) Files() []DataFile {
 	return append([]DataFile(nil), t.files...)
 }
 
+// Empty reports whether the transaction has nothing to commit: no file
+// written or removed, no source, nothing quarantined.
+func (t *Txn) Empty() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.files) == 0 && len(t.removed) == 0 && len(t.sources) == 0 && t.qf == nil
+}
+
 // AddSource records a source object as ingested by this transaction.
 func (t *Txn) AddSource(s Source) {
 	t.mu.Lock()

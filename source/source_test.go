@@ -1,0 +1,130 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
+)
+
+func TestOpenKinds(t *testing.T) {
+	dir := t.TempDir()
+	text := "version srcaddr\n2 10.0.0.1\n"
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(text))
+	zw.Close()
+	// A large gzip object goes through the read-ahead goroutine.
+	var big, bigText bytes.Buffer
+	zw = gzip.NewWriter(&big)
+	zw.Write([]byte("version srcaddr\n"))
+	bigText.WriteString("version srcaddr\n")
+	for i := 0; big.Len() < prefetchMinSize+1; i++ {
+		l := fmt.Sprintf("2 10.%d.%d.%d %x\n", i>>16&255, i>>8&255, i&255, i*2654435761)
+		zw.Write([]byte(l))
+		bigText.WriteString(l)
+	}
+	zw.Close()
+	type row struct {
+		Version int32  `parquet:"version"`
+		Src     string `parquet:"srcaddr,optional"`
+		Tags    string `parquet:"src_tags,optional"`
+	}
+	var pq bytes.Buffer
+	pw := parquet.NewGenericWriter[row](&pq)
+	pw.Write([]row{{2, "10.0.0.1", "a b=c%"}, {3, "", ""}})
+	pw.Close()
+	cw := `{"events":[{"logStreamName":"s","timestamp":1,"message":"2 10.0.0.1\n"},{"logStreamName":"s","timestamp":2,"message":"2 10.0.0.2"}],"searchedLogStreams":[]}
+{"nextToken":"x","events":[{"message":"2 10.0.0.3"}]}`
+
+	cases := []struct {
+		name string
+		data []byte
+		kind Kind
+		want string
+	}{
+		{"text", []byte(text), Text, text},
+		{"gzip", gz.Bytes(), GzipText, text},
+		{"large gzip", big.Bytes(), GzipText, bigText.String()},
+		{"parquet", pq.Bytes(), Parquet, "version srcaddr src-tags\n2 10.0.0.1 a%20b=c%25\n3 - -\n"},
+		{"cloudwatch", []byte(cw), CloudWatch, "2 10.0.0.1\n2 10.0.0.2\n2 10.0.0.3\n"},
+		{"message lines stay text", []byte(`{"message":"2 10.0.0.1"}` + "\n"), Text, `{"message":"2 10.0.0.1"}` + "\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_"))
+			os.WriteFile(path, tc.data, 0o644)
+			f, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := io.ReadAll(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f.Kind != tc.kind {
+				t.Errorf("kind %s, want %s", f.Kind, tc.kind)
+			}
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("text (-want +got):\n%s", diff)
+			}
+			if f.RawBytes() != int64(len(tc.data)) {
+				t.Errorf("raw bytes %d, want %d", f.RawBytes(), len(tc.data))
+			}
+		})
+	}
+}
+
+func TestTruncatedGzip(t *testing.T) {
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(zw, "line %d %x\n", i, i*2654435761)
+	}
+	zw.Close()
+	for _, n := range []int{gz.Len() / 2, gz.Len() - 4, 5} {
+		path := filepath.Join(t.TempDir(), "cut.gz")
+		os.WriteFile(path, gz.Bytes()[:n], 0o644)
+		f, err := Open(path)
+		if err != nil {
+			if !strings.Contains(err.Error(), "truncated gzip stream") {
+				t.Errorf("cut at %d: open: %v", n, err)
+			}
+			continue
+		}
+		_, err = io.ReadAll(f)
+		f.Close()
+		if err == nil || !strings.Contains(err.Error(), "truncated gzip stream") {
+			t.Errorf("cut at %d: %v, want a truncated gzip stream", n, err)
+		}
+	}
+}
+
+func FuzzCloudWatch(f *testing.F) {
+	f.Add([]byte(`{"events":[{"logStreamName":"s","timestamp":1,"message":"2 10.0.0.1"}],"searchedLogStreams":[]}`))
+	f.Add([]byte(`{"events":[{"message":"a"},{"message":1}]}`))
+	f.Add([]byte(`{"nextToken":"x","events":[`))
+	f.Add([]byte(`{"events":{}}{"events":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		br := bufio.NewReader(bytes.NewReader(data))
+		if !isCloudWatchExport(br) {
+			return
+		}
+		out, err := io.ReadAll(newCloudWatchReader(br))
+		if err == nil && len(out) > 0 && out[len(out)-1] != '\n' {
+			t.Errorf("output does not end with a line ending: %q", out)
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "CloudWatch export, byte ") {
+			t.Errorf("error without a position: %v", err)
+		}
+	})
+}
