@@ -48,7 +48,7 @@ type Options struct {
 	// FileRows is the number of rows per data file (default lake.DefaultFileRows).
 	FileRows int
 	// MemoryBudget bounds the bytes of parsed records held in memory before they
-	// are written (default 256 MiB, shared by the workers).
+	// are written (default 192 MiB, shared by the workers).
 	MemoryBudget int
 	// TxnBytes commits a transaction after about this many source bytes, so an
 	// interrupted ingest of a large input keeps what it committed (default 1 GiB).
@@ -160,7 +160,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 		o.FileRows = lake.DefaultFileRows
 	}
 	if o.MemoryBudget <= 0 {
-		o.MemoryBudget = 256 << 20
+		o.MemoryBudget = 192 << 20
 	}
 	if o.TxnBytes <= 0 {
 		o.TxnBytes = 1 << 30

@@ -85,7 +85,7 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	if formatFlag == "" {
 		formatFlag = g.cfg.Format
 	}
-	o.Retain, o.MemoryLimit = time.Duration(g.cfg.Retention), 768<<20
+	o.Retain, o.MemoryLimit = time.Duration(g.cfg.Retention), 640<<20
 	if os.Getenv("GOMEMLIMIT") != "" {
 		o.MemoryLimit = 0
 	}
