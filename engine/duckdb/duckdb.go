@@ -25,6 +25,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -153,9 +154,29 @@ func (e *Engine) glob() string {
 	return filepath.Join(e.lake, "year=*", "month=*", "day=*", "*.parquet")
 }
 
+// hasFiles reports whether the lake holds at least one data file, looking no
+// further than the first one.
 func (e *Engine) hasFiles() bool {
-	m, _ := filepath.Glob(e.glob())
-	return len(m) > 0
+	var find func(dir string, depth int) bool
+	find = func(dir string, depth int) bool {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			return false
+		}
+		for _, ent := range ents {
+			name := ent.Name()
+			switch {
+			case depth < 3 && ent.IsDir() && strings.HasPrefix(name, []string{"year=", "month=", "day="}[depth]):
+				if find(filepath.Join(dir, name), depth+1) {
+					return true
+				}
+			case depth == 3 && !ent.IsDir() && strings.HasSuffix(name, ".parquet"):
+				return true
+			}
+		}
+		return false
+	}
+	return find(e.lake, 0)
 }
 
 // defineLake (re)creates flowlens.lake, the typed view over the lake's files
@@ -171,10 +192,11 @@ func (e *Engine) defineLake(ctx context.Context, c *sql.Conn) error {
 	return nil
 }
 
-// refresh replaces the empty placeholder view once the lake has files.
+// refresh replaces the empty placeholder view once the lake has files, and
+// puts it back when retention has removed every file.
 func (e *Engine) refresh(ctx context.Context, c *sql.Conn) error {
 	e.mu.Lock()
-	stale := e.empty && e.hasFiles()
+	stale := e.empty == e.hasFiles()
 	e.mu.Unlock()
 	if !stale {
 		return nil

@@ -188,6 +188,14 @@ func TestEmptyLake(t *testing.T) {
 	if d := cmp.Diff([][]string{{"5", "01"}}, got); d != "" {
 		t.Errorf("after the first files (-want +got):\n%s", d)
 	}
+	// Retention may remove every file again.
+	if err := os.RemoveAll(filepath.Join(lake, "year=2024")); err != nil {
+		t.Fatal(err)
+	}
+	got = query(t, e, "SELECT count(*) AS n FROM vpc_flow_logs")
+	if d := cmp.Diff([][]string{{"0"}}, got); d != "" {
+		t.Errorf("after the last files went (-want +got):\n%s", d)
+	}
 }
 
 // TestRangePruning checks with EXPLAIN ANALYZE that a time range reads only
