@@ -17,14 +17,16 @@ import (
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/engine/duckdb"
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/gen"
 )
 
 // BenchData is one generated dataset in the three forms the query benchmark
-// compares: gzip text as AWS delivers it to S3 (one object per day, with a
-// header line), the lake, and a plain Parquet copy (one unsorted,
-// unpartitioned file written with DuckDB's default settings).
+// compares: gzip text as AWS delivers it to S3 (one object per VPC flow log and
+// 5 minutes, header line first), the lake, and a plain Parquet copy (one
+// unsorted, unpartitioned file written with DuckDB's default settings).
 type BenchData struct {
-	Records int
+	Records int64
+	Files   int    // gzip objects
 	RawGlob string // the gzip text files
 	Lake    string // the lake's vpc_flow_logs folder
 	Plain   string // the plain Parquet file
@@ -32,35 +34,26 @@ type BenchData struct {
 	RawBytes, LakeBytes, PlainBytes int64
 }
 
-// PrepareBench writes records generated records (over 7 days of March 2024)
-// under dir in the three forms; LakeWriter (the lake package's writer) writes
-// the lake.
+// PrepareBench writes records records of the project's generator (package
+// gen: a week of March 2024, AWS's default format, attacks included) under
+// dir in the three forms; LakeWriter (the lake package's writer) writes the
+// lake from the parsed lines.
 func PrepareBench(ctx context.Context, dir string, records int) (*BenchData, error) {
-	const days = 7
+	raw := filepath.Join(dir, "raw")
 	d := &BenchData{
-		Records: records,
-		RawGlob: filepath.Join(dir, "raw", "*.log.gz"),
+		RawGlob: filepath.Join(raw, "AWSLogs", "*", "vpcflowlogs", "*", "*", "*", "*", "*.log.gz"),
 		Lake:    filepath.Join(dir, "lake", "vpc_flow_logs"),
 		Plain:   filepath.Join(dir, "plain", "flows.parquet"),
 	}
-	for _, sub := range []string{"raw", "plain"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return nil, err
-		}
+	if err := os.MkdirAll(filepath.Dir(d.Plain), 0o755); err != nil {
+		return nil, err
 	}
-	start := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < days; i++ {
-		n := records / days
-		if i == days-1 {
-			n = records - n*(days-1)
-		}
-		day := start.AddDate(0, 0, i)
-		name := filepath.Join(dir, "raw", "123456789012_vpcflowlogs_us-east-1_fl-0abc_"+day.Format("20060102")+"T0000Z.log.gz")
-		if err := writeGzip(name, GenOptions{Records: n, Start: day, Days: 1, Seed: uint64(i + 1), Header: true}); err != nil {
-			return nil, err
-		}
+	sum, err := gen.Generate(ctx, gen.Config{Records: int64(records), Seed: 1, Hours: 7 * 24,
+		Format: flowlog.Default(), Layout: gen.LayoutS3}, raw)
+	if err != nil {
+		return nil, fmt.Errorf("generate: %w", err)
 	}
-	// The lake, written by the lake package's writer from the parsed lines.
+	d.Records, d.Files = sum.Records, sum.Files
 	w, err := NewLakeWriter(ctx)
 	if err != nil {
 		return nil, err
@@ -68,6 +61,9 @@ func PrepareBench(ctx context.Context, dir string, records int) (*BenchData, err
 	files, err := filepath.Glob(d.RawGlob)
 	if err != nil {
 		return nil, err
+	}
+	if len(files) != sum.Files {
+		return nil, fmt.Errorf("%s matches %d files, the generator wrote %d", d.RawGlob, len(files), sum.Files)
 	}
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -98,27 +94,6 @@ func PrepareBench(ctx context.Context, dir string, records int) (*BenchData, err
 	d.LakeBytes, _ = du(filepath.Join(d.Lake, "*", "*", "*", "*.parquet"))
 	d.PlainBytes, _ = du(d.Plain)
 	return d, nil
-}
-
-func writeGzip(name string, o GenOptions) error {
-	f, err := os.Create(name)
-	if err != nil {
-		return err
-	}
-	zw, err := gzip.NewWriterLevel(f, gzip.BestSpeed)
-	if err != nil {
-		f.Close()
-		return err
-	}
-	if err := Generate(zw, o); err != nil {
-		f.Close()
-		return err
-	}
-	if err := zw.Close(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
 
 func du(glob string) (int64, error) {
@@ -312,8 +287,8 @@ func FormatBench(w io.Writer, d *BenchData, rs []BenchResult) error {
 	if d == nil {
 		return errors.New("no data")
 	}
-	fmt.Fprintf(w, "%d records: gzip text %.1f MB, lake %.1f MB, plain Parquet %.1f MB\n",
-		d.Records, float64(d.RawBytes)/1e6, float64(d.LakeBytes)/1e6, float64(d.PlainBytes)/1e6)
+	fmt.Fprintf(w, "%d records: gzip text %.1f MB in %d objects, lake %.1f MB, plain Parquet %.1f MB\n",
+		d.Records, float64(d.RawBytes)/1e6, d.Files, float64(d.LakeBytes)/1e6, float64(d.PlainBytes)/1e6)
 	fmt.Fprintf(w, "%-18s %6s %10s %10s %10s %9s %9s\n", "query", "rows", "lake", "gzip text", "plain", "vs gzip", "vs plain")
 	for _, r := range rs {
 		fmt.Fprintf(w, "%-18s %6d %10s %10s %10s %8.1fx %8.2fx\n", r.Query, r.Rows,
