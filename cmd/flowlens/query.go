@@ -41,9 +41,9 @@ lake and prints the result.
 
 SQL reads the view vpc_flow_logs (alias flows): one column per flow-log field with
 AWS's names and types (srcaddr, dstport, log_status, ...), the aliases windowstart,
-windowend and flowlogstatus, extra (unknown fields as JSON) and the partition
-columns year, month and day as zero-padded strings, as in an Athena table over the
-same lake. SQL is read-only: exactly one SELECT (or WITH ... SELECT) statement, no
+windowend and flowlogstatus, extra (unknown fields as JSON), the partition columns
+year, month and day as zero-padded strings and date (a DATE), as in an Athena table
+over the same lake. SQL is read-only: exactly one SELECT (or WITH ... SELECT) statement, no
 file access outside the lake, no settings, no extensions.
 
 The language is --lang, else told from the first word: SELECT, WITH, FROM and other
@@ -60,7 +60,9 @@ Output (-o): table (the default on a terminal), csv, json
 (one object per row keyed by column name, the default elsewhere). At most --limit
 rows are printed; a note on stderr says when there were more.
 
-Errors point at the query: the line and a caret under the position.
+Errors point at the query: the line and a caret under the position. A query that
+does not parse, names unknown columns or is refused exits with 2; a query that
+fails while running (the time limit, I/O) exits with 1.
 
 ` + exitCodesHelp,
 		Example: `  # Top talkers of the last day (Insights)
