@@ -3,9 +3,9 @@ package lake
 import (
 	"cmp"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/flowlens/flowlens/flowlog"
@@ -266,15 +266,44 @@ func appendExtraJSON(dst []byte, r *flowlog.Record, names []string) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendQuote(dst, name)
+		dst = appendJSONString(dst, name)
 		dst = append(dst, ':')
 		if v, ok := r.Extra(name); ok {
-			dst = strconv.AppendQuote(dst, v)
+			dst = appendJSONString(dst, v)
 		} else {
 			dst = append(dst, "null"...)
 		}
 	}
 	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+			i++
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			i++
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\\ufffd"...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return append(dst, '"')
 }
 
 // AppendBatch adds every row of o (which must be of the same day) to b.

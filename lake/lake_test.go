@@ -3,6 +3,7 @@ package lake
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -467,5 +468,23 @@ func TestDayOf(t *testing.T) {
 		if got := DayOf(tc.sec).Dir(); got != tc.want {
 			t.Errorf("DayOf(%d) = %s, want %s", tc.sec, got, tc.want)
 		}
+	}
+}
+
+func TestExtraJSON(t *testing.T) {
+	f := flowlog.MustFormat("srcaddr start a-b c")
+	var r flowlog.Record
+	line := []byte("10.0.0.1 1709251200 x\"y\\z\x01 \xff\xfe")
+	if err := flowlog.NewParser(f).Parse(line, &r); err != nil {
+		t.Fatal(err)
+	}
+	got := string(appendExtraJSON(nil, &r, f.Unknown()))
+	want := `{"a-b":"x\"y\\z\u0001","c":"\ufffd\ufffd"}`
+	if got != want {
+		t.Errorf("extra = %s, want %s", got, want)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(got), &m); err != nil {
+		t.Errorf("not JSON: %v", err)
 	}
 }

@@ -200,6 +200,7 @@ func (b *ingestBar) Start(total int64) {
 	b.bar = progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(g.stderr),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionSetElapsedTime(true),
 		progressbar.OptionThrottle(100*time.Millisecond),
