@@ -147,12 +147,13 @@ func expand(q string, refs []ref, value func(ref) (string, error)) (*expansion, 
 //
 //   - single addresses become col IN (…);
 //   - IPv4 prefixes on an octet boundary (/8, /16, /24) are dotted text
-//     prefixes: col LIKE 'a.b.%' for a few, an IN over the leading octets
-//     for many (threat feeds list thousands of /24s);
+//     prefixes: col LIKE 'a.b.%' (a fast prefix test) for up to 64, an IN
+//     over the leading octets for more (threat feeds list thousands of /24s);
 //   - other IPv4 prefixes test the text prefix of their whole octets and the
 //     range of the next octet: 172.16.0.0/12 is col LIKE '172.%' AND the
 //     second octet BETWEEN 16 AND 31;
-//   - IPv6 prefixes match the canonical text of their leading 16-bit groups
+//   - IPv6 prefixes match the canonical (lower-case, as AWS writes it) text
+//     of their leading 16-bit groups
 //     (rounded down to a group, or to the first byte below /16: fc00::/7 is
 //     'fc' or 'fd' as the first two of four hex digits). Leading groups
 //     below 0x1000 are not matched by the short forms.
@@ -209,7 +210,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 				if v < 0x10 {
 					continue
 				}
-				alts = append(alts, fmt.Sprintf("lower(%s) LIKE %s", col, Literal(fmt.Sprintf("%02x__:%%", v))))
+				alts = append(alts, fmt.Sprintf("%s LIKE %s", col, Literal(fmt.Sprintf("%02x__:%%", v))))
 			}
 			if len(alts) > 0 {
 				terms = append(terms, "("+strings.Join(alts, " OR ")+")")
@@ -224,7 +225,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 			}
 			parts = append(parts, h)
 		}
-		terms = append(terms, fmt.Sprintf("lower(%s) LIKE %s", col, Literal(strings.Join(parts, ":")+":%")))
+		terms = append(terms, fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(parts, ":")+":%")))
 	}
 	var out []string
 	if len(exact) > 0 {
@@ -239,7 +240,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		}
 		slices.Sort(list)
 		list = slices.Compact(list)
-		if len(list) <= 4 {
+		if len(list) <= 64 {
 			for _, pre := range list {
 				out = append(out, fmt.Sprintf("%s LIKE %s", col, Literal(pre+".%")))
 			}

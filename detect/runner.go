@@ -126,6 +126,8 @@ func (r *Runner) Run(ctx context.Context, from, to time.Time) *Report {
 			res.Elapsed = time.Since(began)
 			if res.Err != nil {
 				slog.Warn("rule failed", "rule", rl.ID, "err", res.Err)
+			} else {
+				slog.Info("rule evaluated", "rule", rl.ID, "queries", res.Queries, "rows", res.Rows, "alerts", res.Alerts, "seconds", res.Elapsed.Seconds())
 			}
 		}()
 	}

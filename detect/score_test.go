@@ -40,9 +40,9 @@ func TestEvaluate(t *testing.T) {
 		{
 			name: "ten minutes of slack on either side, not eleven",
 			alerts: []alert.Alert{
-				al("port-scan", "203.0.113.5", alert.Medium, "10:15", "10:30"),       // starts 10 min after the end: matches
-				al("brute-force", "198.51.100.1", alert.Medium, "14:40", "14:49"),    // ends 11 min before the start: no
-				al("exposed-service", "", alert.Medium, "13:11", "13:30"),            // 11 min after: no
+				al("port-scan", "203.0.113.5", alert.Medium, "10:15", "10:30"),    // starts 10 min after the end: matches
+				al("brute-force", "198.51.100.1", alert.Medium, "14:40", "14:49"), // ends 11 min before the start: no
+				al("exposed-service", "", alert.Medium, "13:11", "13:30"),         // 11 min after: no
 			},
 			want: map[string][4]int{"port-scan": {1, 1, 1, 1}, "brute-force": {1, 0, 1, 0}, "exposed-service": {1, 0, 1, 0}, "overall": {3, 1, 3, 1}},
 		},
@@ -50,7 +50,7 @@ func TestEvaluate(t *testing.T) {
 			name: "recall needs the same category and src; precision any category with the src",
 			alerts: []alert.Alert{
 				al("rejected-spike", "203.0.113.5", alert.Medium, "10:00", "10:10"), // the scanner tripped another rule: precise, finds nothing
-				al("port-scan", "192.0.2.1", alert.High, "10:00", "10:05"),         // wrong src: neither
+				al("port-scan", "192.0.2.1", alert.High, "10:00", "10:05"),          // wrong src: neither
 			},
 			want: map[string][4]int{"port-scan": {1, 0, 1, 0}, "rejected-spike": {0, 0, 1, 1}, "exposed-service": {1, 0, 0, 0}, "brute-force": {1, 0, 0, 0}, "overall": {3, 0, 2, 1}},
 		},
