@@ -2,6 +2,7 @@ package duckdb_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -291,5 +292,36 @@ func TestOpenViaRegistry(t *testing.T) {
 	}
 	if _, err := engine.Open(context.Background(), "nosuch://x", dir); err == nil || !strings.Contains(err.Error(), "unknown dialect") {
 		t.Errorf("unknown dialect: %v", err)
+	}
+}
+
+// TestConcurrentRanges runs ranged and unranged queries at once: the range
+// views of one query must never leak into another.
+func TestConcurrentRanges(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	day := func(d int) time.Time { return time.Date(2024, 3, d, 0, 0, 0, 0, time.UTC) }
+	errs := make(chan error, 40)
+	for i := 0; i < 40; i++ {
+		go func() {
+			r, want := engine.Range{}, "5"
+			if i%2 == 1 {
+				d := 1 + i%5
+				r, want = engine.Range{From: day(d), To: day(d + 1)}, "1"
+			}
+			res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT count(*) FROM flows", Range: r})
+			switch {
+			case err != nil:
+				errs <- err
+			case querytest.Cell(res.Rows[0][0]) != want:
+				errs <- fmt.Errorf("range %v: %v rows, want %s", r, res.Rows[0][0], want)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < 40; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
 	}
 }
