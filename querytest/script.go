@@ -6,8 +6,10 @@
 // It sits above engine/duckdb (which it opens over the lake it writes) and
 // below the tests of the query front ends and the detection rules, which reuse
 // it. It also holds the helpers those tests need: LakeWriter (raw lines to lake
-// Parquet files, standing in for the lake package's writer) and Generate (a
-// deterministic VPC traffic generator with known answers).
+// Parquet files through the lake package's writer, without its catalog),
+// Generate (a small deterministic traffic generator whose attacks the guide
+// queries find), GuideQueries, and the guide-query benchmark (PrepareBench,
+// RunBench, FormatBench) that flowlens bench can call.
 //
 // A script is a sequence of blocks separated by blank lines; '#' starts a
 // comment line between blocks:
