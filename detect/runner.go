@@ -127,7 +127,7 @@ func (r *Runner) Run(ctx context.Context, from, to time.Time) *Report {
 			if res.Err != nil {
 				slog.Warn("rule failed", "rule", rl.ID, "err", res.Err)
 			} else {
-				slog.Info("rule evaluated", "rule", rl.ID, "queries", res.Queries, "rows", res.Rows, "alerts", res.Alerts, "seconds", res.Elapsed.Seconds())
+				slog.Debug("rule evaluated", "rule", rl.ID, "queries", res.Queries, "rows", res.Rows, "alerts", res.Alerts, "seconds", res.Elapsed.Seconds())
 			}
 		}()
 	}
