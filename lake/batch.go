@@ -379,11 +379,15 @@ func (b *Batch) StartRange() (lo, hi int64, ok bool) {
 }
 
 // order returns the row order of a file: by the hour of start (nulls first),
-// then srcaddr as text (nulls first), then start, then dstaddr. Row groups then
-// cover narrow start ranges (an hour or less in a busy VPC), and within an hour
-// the rows of one source address sit together, so both time filters and
-// address filters prune row groups by their min/max statistics; measured on
-// generated data it is also 1% smaller than sorting by start then srcaddr.
+// then srcaddr as text (nulls first), then dstaddr, then start. Row groups
+// then cover narrow start ranges (an hour or less in a busy VPC) so time
+// filters prune them, and within an hour the rows of one source address, and
+// of one conversation, sit together, so address filters prune too and the
+// columns that follow a conversation (ports, interface, packet addresses)
+// compress well: measured on generated data (1 M records, every field of
+// versions 2 to 5) the lake is 0.550× the gzip input, against 0.590× when
+// sorted by hour, srcaddr, start and dstaddr, and 0.573× against 0.566× for
+// start-then-srcaddr against hour-then-srcaddr on the default format.
 func (b *Batch) order() []uint32 {
 	b.finish()
 	perm := make([]uint32, b.n)
@@ -394,28 +398,28 @@ func (b *Batch) order() []uint32 {
 	src := rankColumn(b.cols[flowlog.SrcAddr])
 	dst := rankColumn(b.cols[flowlog.DstAddr])
 	lo, hi, ok := b.StartRange()
-	if ok && (hi-lo)/3600 < 1<<13 && len(src) < 1<<24 && b.n < 1<<32 {
-		// Pack the hour of start, the srcaddr rank and the second within the
-		// hour into one word, and the dstaddr rank and row index into
-		// another: one integer sort instead of a comparison sort over columns.
+	if ok && (hi-lo)/3600 < 1<<13 && len(src) < 1<<24 && len(dst) < 1<<24 && b.n < 1<<32 {
+		// Pack the hour of start and the srcaddr and dstaddr ranks into one
+		// word, the second within the hour and the row index into another:
+		// one integer sort instead of a comparison sort over columns.
 		type kv struct{ k, i uint64 }
 		keys := make([]kv, b.n)
 		base := hourOf(lo) * 3600
 		srcCol, dstCol := b.cols[flowlog.SrcAddr], b.cols[flowlog.DstAddr]
 		for i := range keys {
-			var k uint64
+			var k, w uint64
 			if s, set := start.int(i); set {
 				d := uint64(s - base)
-				k = (d/3600+1)<<50 | (d%3600)<<1
+				k = (d/3600 + 1) << 50
+				w = (d % 3600) << 32
 			}
 			if src != nil {
-				k |= uint64(src[srcCol.id(i)]) << 13
+				k |= uint64(src[srcCol.id(i)]) << 26
 			}
-			var d uint64
 			if dst != nil {
-				d = uint64(dst[dstCol.id(i)])
+				k |= uint64(dst[dstCol.id(i)]) << 2
 			}
-			keys[i] = kv{k, d<<32 | uint64(i)}
+			keys[i] = kv{k, w | uint64(i)}
 		}
 		slices.SortFunc(keys, func(a, b kv) int {
 			if c := cmp.Compare(a.k, b.k); c != 0 {
@@ -428,6 +432,13 @@ func (b *Batch) order() []uint32 {
 		}
 		return perm
 	}
+	return b.orderSlow(perm, src, dst)
+}
+
+// orderSlow sorts perm by comparing columns, for batches whose keys do not
+// fit in a word.
+func (b *Batch) orderSlow(perm, src, dst []uint32) []uint32 {
+	start := b.cols[flowlog.Start]
 	slices.SortStableFunc(perm, func(x, y uint32) int {
 		vx, sx := start.int(int(x))
 		vy, sy := start.int(int(y))
@@ -446,14 +457,13 @@ func (b *Batch) order() []uint32 {
 				return c
 			}
 		}
-		if c := cmp.Compare(vx, vy); c != 0 {
-			return c
-		}
 		if dst != nil {
 			col := b.cols[flowlog.DstAddr]
-			return cmp.Compare(dst[col.id(int(x))], dst[col.id(int(y))])
+			if c := cmp.Compare(dst[col.id(int(x))], dst[col.id(int(y))]); c != 0 {
+				return c
+			}
 		}
-		return 0
+		return cmp.Compare(vx, vy)
 	})
 	return perm
 }

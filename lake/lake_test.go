@@ -488,3 +488,41 @@ func TestExtraJSON(t *testing.T) {
 		t.Errorf("not JSON: %v", err)
 	}
 }
+
+func TestOrderPaths(t *testing.T) {
+	// The packed-key sort and the comparison sort give the same order.
+	var sb strings.Builder
+	sb.WriteString("srcaddr dstaddr start\n")
+	for i := 0; i < 5000; i++ {
+		src, dst := "-", "-"
+		if i%7 != 0 {
+			src = fmt.Sprintf("10.0.%d.%d", i%3, i%11)
+		}
+		if i%5 != 0 {
+			dst = fmt.Sprintf("10.1.%d.%d", i%13, i%4)
+		}
+		start := "-"
+		if i%17 != 0 {
+			start = fmt.Sprint(1709251200 + (i*7919)%86400)
+		}
+		fmt.Fprintf(&sb, "%s %s %s\n", src, dst, start)
+	}
+	b := NewBatch(0, 0)
+	sc := flowlog.NewScanner(strings.NewReader(sb.String()), flowlog.ScanOptions{})
+	for {
+		r, err := sc.Next()
+		if err != nil {
+			break
+		}
+		b.Append(r, sc.Format())
+	}
+	fast := b.order()
+	perm := make([]uint32, b.Len())
+	for i := range perm {
+		perm[i] = uint32(i)
+	}
+	slow := b.orderSlow(perm, rankColumn(b.cols[flowlog.SrcAddr]), rankColumn(b.cols[flowlog.DstAddr]))
+	if diff := cmp.Diff(slow, fast); diff != "" {
+		t.Errorf("packed-key order differs from the comparison order:\n%s", diff)
+	}
+}
