@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ type queryFlags struct {
 	timeout  time.Duration
 	engine   string
 	printSQL bool
+	explain  bool
 }
 
 func newQueryCmd() *cobra.Command {
@@ -79,6 +81,9 @@ fails while running (the time limit, I/O) exits with 1.
   # A query kept in a file, over one day
   flowlens query --from 2024-03-01T00:00:00Z --to 2024-03-02T00:00:00Z @scans.insights
 
+  # Which day folders a time range reads
+  flowlens query --explain --since 48h 'stats count(*) by action'
+
   # The SQL an Insights query compiles to
   flowlens query --print-sql 'filter logStatus = "SKIPDATA" | stats count(*) by bin(1h)'`,
 		Args: cobra.ExactArgs(1),
@@ -93,6 +98,7 @@ fails while running (the time limit, I/O) exits with 1.
 	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "stop the query after this long")
 	fl.StringVar(&f.engine, "engine", "", "query engine: duckdb (embedded, the default)")
 	fl.BoolVar(&f.printSQL, "print-sql", false, "print the SQL that would run, and stop")
+	fl.BoolVar(&f.explain, "explain", false, "run the query and print the engine's plan with its counts (files read, rows) instead of the result")
 	return cmd
 }
 
@@ -145,7 +151,22 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 	if _, err := os.Stat(engine.LakeDir(dataDir)); err != nil && f.engine == "" {
 		noticef("note: the lake %s has no data yet; flowlens ingest adds some", engine.LakeDir(dataDir))
 	}
-	res, err := eng.Query(ctx, engine.Request{SQL: sql, Range: r, MaxRows: f.limit, Timeout: f.timeout})
+	req := engine.Request{SQL: sql, Range: r, MaxRows: f.limit, Timeout: f.timeout}
+	if f.explain {
+		ex, ok := eng.(interface {
+			Explain(context.Context, engine.Request) (string, error)
+		})
+		if !ok {
+			return usageErrorf("--explain: the %s engine cannot explain queries", eng.Dialect())
+		}
+		plan, err := ex.Explain(ctx, req)
+		if err != nil {
+			return queryError(err, text, sql, lang)
+		}
+		_, err = io.WriteString(g.stdout, plan)
+		return err
+	}
+	res, err := eng.Query(ctx, req)
 	if err != nil {
 		return queryError(err, text, sql, lang)
 	}

@@ -52,6 +52,8 @@ func TestQueryCommand(t *testing.T) {
 		{name: "limit", args: []string{"-o", "csv", "--limit", "1", "SELECT start FROM flows ORDER BY start"},
 			stdout: "start\n1709251200", stderr: "showing the first 1 rows"},
 		{name: "print sql", args: []string{"--print-sql", "SELECT 1"}, stdout: "SELECT 1"},
+		{name: "explain", args: []string{"--explain", "--from", "2024-03-02T00:00:00Z", "--to", "2024-03-03T00:00:00Z", "SELECT srcaddr FROM flows"},
+			stdout: "Total Files Read: 1"},
 		{name: "group by", args: []string{"SELECT srcaddr, dstaddr, SUM(bytes) FROM flows GROUP BY srcaddr"}, code: 2,
 			stderr: "flowlens: query:1:17: column dstaddr must appear in GROUP BY or be aggregated\nSELECT srcaddr, dstaddr, SUM(bytes) FROM flows GROUP BY srcaddr\n                ^~~~~~~\nhint: add dstaddr to the GROUP BY list"},
 		{name: "refused", args: []string{"SELECT 1; DROP VIEW flows"}, code: 2, stderr: "only one statement may run: DROP follows the first"},
@@ -80,6 +82,12 @@ func TestQueryCommand(t *testing.T) {
 					t.Fatal(err)
 				}
 				out = strings.Replace(out, strings.TrimSuffix(strings.SplitAfter(out, `"seconds":`)[1], "}}"), "S", 1)
+			}
+			if tt.name == "explain" {
+				if !strings.Contains(out, tt.stdout) {
+					t.Errorf("plan does not say %q:\n%s", tt.stdout, out)
+				}
+				return
 			}
 			if d := cmp.Diff(tt.stdout, out); d != "" {
 				t.Errorf("stdout (-want +got):\n%s", d)
