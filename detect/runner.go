@@ -109,6 +109,23 @@ func (rp *Report) Err() error {
 func (r *Runner) Run(ctx context.Context, from, to time.Time) *Report {
 	from, to = from.UTC().Truncate(time.Second), to.UTC()
 	rp := &Report{From: from, To: to, Rules: make([]RuleResult, len(r.rules))}
+	// Clamp the range to the records it holds, so that a long range over a
+	// short lake (--since 30d, a follow from an old --from) evaluates only
+	// the windows that can fire.
+	lo, hi, ok, err := r.extent(ctx, from, to)
+	if err != nil {
+		for i, rl := range r.rules {
+			rp.Rules[i] = RuleResult{Rule: rl, Err: err}
+		}
+		return rp
+	}
+	if !ok {
+		for i, rl := range r.rules {
+			rp.Rules[i] = RuleResult{Rule: rl, Skipped: "no records in the range"}
+		}
+		return rp
+	}
+	from, to = maxTime(from, lo), minTime(to, hi)
 	sem := make(chan struct{}, r.o.Parallel)
 	var wg sync.WaitGroup
 	alerts := make([][]alert.Alert, len(r.rules))
@@ -149,6 +166,38 @@ func (r *Runner) Run(ctx context.Context, from, to time.Time) *Report {
 		return a.Dst < b.Dst
 	})
 	return rp
+}
+
+// extent returns the first and last record start in [from, to) (the last
+// plus one second), and whether there is any record.
+func (r *Runner) extent(ctx context.Context, from, to time.Time) (time.Time, time.Time, bool, error) {
+	res, err := r.eng.Query(ctx, engine.Request{SQL: "SELECT min(start), max(start) FROM vpc_flow_logs", Range: engine.Range{From: from, To: to}, Timeout: r.o.Timeout})
+	if err != nil {
+		return time.Time{}, time.Time{}, false, fmt.Errorf("find the records of the range: %w", err)
+	}
+	if len(res.Rows) != 1 || res.Rows[0][0] == nil {
+		return time.Time{}, time.Time{}, false, nil
+	}
+	lo, ok1 := numberValue(res.Rows[0][0])
+	hi, ok2 := numberValue(res.Rows[0][1])
+	if !ok1 || !ok2 {
+		return time.Time{}, time.Time{}, false, fmt.Errorf("find the records of the range: unexpected %v", res.Rows[0])
+	}
+	return time.Unix(int64(lo), 0).UTC(), time.Unix(int64(hi)+1, 0).UTC(), true, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // span is one evaluation: the query text for [from, to).
