@@ -23,7 +23,14 @@ func genLake(t testing.TB, dataDir string, cfg gen.Config) gen.Summary {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	sum, err := gen.Stream(ctx, cfg, func(r *flowlog.Record) error { return w.Add(r, nil) })
+	format := cfg.Format
+	if format == nil {
+		format, err = gen.VersionFormat(5) // gen's default
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := gen.Stream(ctx, cfg, func(r *flowlog.Record) error { return w.Add(r, format) })
 	if err != nil {
 		t.Fatal(err)
 	}
