@@ -142,6 +142,35 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// Span returns the byte range [start, end) of SQL that the error is about: the
+// word, number or quoted text at Pos (at least one character). ok is false when
+// the error has no position.
+func (e *Error) Span() (start, end int, ok bool) {
+	if e.Pos < 0 || e.Pos > len(e.SQL) {
+		return 0, 0, false
+	}
+	s, end := e.SQL, e.Pos
+	if end == len(s) {
+		return end, end, true
+	}
+	word := func(c byte) bool {
+		return c == '_' || c == '.' || '0' <= c && c <= '9' || 'a' <= c|0x20 && c|0x20 <= 'z' || c >= 0x80
+	}
+	switch c := s[end]; {
+	case c == '\'' || c == '"':
+		if i := strings.IndexByte(s[end+1:], c); i >= 0 {
+			return e.Pos, end + i + 2, true
+		}
+		return e.Pos, len(s), true
+	case word(c):
+		for end < len(s) && word(s[end]) {
+			end++
+		}
+		return e.Pos, end, true
+	}
+	return e.Pos, end + 1, true
+}
+
 // Errorf returns an *Error of kind k without a position.
 func Errorf(k Kind, format string, a ...any) *Error {
 	return &Error{Kind: k, Msg: fmt.Sprintf(format, a...), Pos: -1}

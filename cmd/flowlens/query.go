@@ -364,9 +364,9 @@ func queryError(err error, text, sql, lang string) error {
 	} else {
 		shown = text
 	}
-	if qe.Pos >= 0 && qe.Pos <= len(shown) {
-		line, col := lineCol(shown, qe.Pos)
-		fmt.Fprintf(&b, "query:%d:%d: %s\n%s", line, col, qe.Msg, caret(shown, qe.Pos))
+	if start, end, ok := qe.Span(); ok && shown == qe.SQL {
+		line, col := lineCol(shown, start)
+		fmt.Fprintf(&b, "query:%d:%d: %s\n%s", line, col, qe.Msg, caret(shown, start, end))
 	} else {
 		fmt.Fprintf(&b, "query: %s", qe.Msg)
 	}
@@ -383,19 +383,19 @@ func lineCol(s string, off int) (int, int) {
 	return strings.Count(before, "\n") + 1, utf8.RuneCountInString(before[start:]) + 1
 }
 
-// caret renders the line of s holding byte offset off, and below it a caret
-// under off, underlined to the end of the word there.
-func caret(s string, off int) string {
-	start := strings.LastIndexByte(s[:off], '\n') + 1
-	end := len(s)
-	if i := strings.IndexByte(s[off:], '\n'); i >= 0 {
-		end = off + i
+// caret renders the line of s holding byte offset start, and below it a
+// caret under start, underlined to end (within the line).
+func caret(s string, start, end int) string {
+	ls := strings.LastIndexByte(s[:start], '\n') + 1
+	le := len(s)
+	if i := strings.IndexByte(s[start:], '\n'); i >= 0 {
+		le = start + i
 	}
-	line := strings.TrimRight(s[start:end], "\r")
+	line := strings.TrimRight(s[ls:le], "\r")
 	var b strings.Builder
 	b.WriteString(line)
 	b.WriteByte('\n')
-	for _, r := range s[start:off] {
+	for _, r := range s[ls:start] {
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
@@ -403,11 +403,8 @@ func caret(s string, off int) string {
 		}
 	}
 	b.WriteByte('^')
-	w := off
-	for w < start+len(line) && (s[w] == '_' || s[w] == '.' || '0' <= s[w] && s[w] <= '9' || 'a' <= s[w]|0x20 && s[w]|0x20 <= 'z') {
-		w++
-	}
-	if n := utf8.RuneCountInString(s[off:w]); n > 1 {
+	end = min(max(end, start), ls+len(line))
+	if n := utf8.RuneCountInString(s[start:end]); n > 1 {
 		b.WriteString(strings.Repeat("~", n-1))
 	}
 	return b.String()

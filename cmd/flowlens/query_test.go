@@ -156,7 +156,7 @@ func TestTimeRange(t *testing.T) {
 func TestCaret(t *testing.T) {
 	q := "SELECT a,\n\tbad_col FROM t"
 	off := strings.Index(q, "bad_col")
-	if got, want := caret(q, off), "\tbad_col FROM t\n\t^~~~~~~"; got != want {
+	if got, want := caret(q, off, off+len("bad_col")), "\tbad_col FROM t\n\t^~~~~~~"; got != want {
 		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
 	}
 	if l, c := lineCol(q, off); l != 2 || c != 2 {
