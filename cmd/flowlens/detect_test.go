@@ -158,6 +158,20 @@ func TestDetectCommand(t *testing.T) {
 	os.WriteFile(filepath.Join(rules, "bad.yaml"), []byte("id: bad\ntitle: t\ncategory: port-scan\nseverity: loud\nquery: SELECT {{nope}} FROM flows\n"), 0o644)
 	sqlBad := t.TempDir()
 	os.WriteFile(filepath.Join(sqlBad, "typo.yaml"), []byte("id: typo\ntitle: t\ncategory: port-scan\nseverity: low\nquery: |\n  SELECT srcaddr AS src\n  FROM vpc_flow_logs\n  WHERE dstprt = 22\n"), 0o644)
+	insRules := t.TempDir()
+	os.WriteFile(filepath.Join(insRules, "rejects.yaml"), []byte(`id: insights-rejects
+title: "Rejected source {srcaddr}: {rejects} records"
+category: rejected-spike
+severity: low
+mitre: [T1046]
+window: 1h
+thresholds:
+  min_rejects: 15
+query: |
+  filter action = "REJECT"
+  | stats count(*) as rejects by srcaddr
+  | filter rejects >= {{min_rejects}}
+`), 0o644)
 	tests := []struct {
 		name      string
 		args      []string
@@ -179,6 +193,8 @@ func TestDetectCommand(t *testing.T) {
 		{"validate bad rule", []string{"detect", "--validate", rules}, 2, nil,
 			[]string{"bad.yaml:4:11: severity \"loud\" is not one of critical, high, medium, low, info", "bad.yaml:5:15: {{nope}}: unknown parameter"}, nil},
 		{"validate bad SQL", []string{"rules", "validate", sqlBad}, 2, nil, []string{"typo.yaml:8:9: rule typo:", "dstprt"}, nil},
+		{"insights rule", []string{"detect", "--data", data, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--no-state", "--rules", insRules, "-o", "ndjson"}, 0,
+			[]string{`"rule":"insights-rejects","category":"rejected-spike","severity":"low","title":"Rejected source 203.0.113.66: 20 records","src":"203.0.113.66","dst":null,"first_seen":"2024-03-01T01:00:00Z","last_seen":"2024-03-01T01:59:59Z","count":1,"evidence":{"rejects":20}`}, nil, nil},
 		{"rules list", []string{"rules", "list", "-o", "csv"}, 0, []string{"port-scan-vertical,port-scan,medium,1h sliding,T1046", "c2-beaconing,c2-beaconing,high"}, nil, nil},
 		{"rules show", []string{"rules", "show", "exposed-service"}, 0, []string{"id: exposed-service", "query: |"}, nil, nil},
 		{"bad threat list", []string{"detect", "--data", data, "--since", "1h", "--threat-list", truth}, 2, nil, []string{"truth.ndjson:1:1:"}, nil},
