@@ -311,12 +311,14 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		alerts, err := recordAlerts(ctx, rp, store, disp)
+		alerts, changed, err := recordAlerts(ctx, rp, store, disp)
 		if err != nil {
 			return err
 		}
 		if f.follow {
-			if err := writeAlerts(followFormat(format), alerts); err != nil {
+			// A continuous run prints what changed: new alerts and incidents
+			// that went on, not every known alert again on each pass.
+			if err := writeAlerts(followFormat(format), changed); err != nil {
 				return err
 			}
 		}
@@ -359,21 +361,23 @@ func followFormat(format string) string {
 }
 
 // recordAlerts upserts the run's alerts into the store and dispatches the new
-// ones; without a store it returns the run's alerts in normal form.
-func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, disp *alert.Dispatcher) ([]alert.Alert, error) {
+// ones. It returns every alert the run found, as the store now holds it, and
+// those the run created or changed. Without a store both are the run's alerts
+// in normal form.
+func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, disp *alert.Dispatcher) (all, changed []alert.Alert, err error) {
 	if store == nil {
 		out := make([]alert.Alert, 0, len(rp.Alerts))
 		for _, a := range rp.Alerts {
 			if err := a.Normalize(); err != nil {
-				return nil, &exitError{code: exitFailure, err: err}
+				return nil, nil, &exitError{code: exitFailure, err: err}
 			}
 			out = append(out, a)
 		}
-		return out, nil
+		return out, out, nil
 	}
 	created, updated, err := store.Upsert(rp.Alerts)
 	if err != nil {
-		return nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
+		return nil, nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
 	}
 	if disp != nil && disp.Len() > 0 {
 		results := disp.Dispatch(ctx, created, updated)
@@ -381,7 +385,8 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 			fmt.Fprintf(g.stderr, "detect: %v\n", err)
 		}
 	}
-	// Print every alert the run touched, as the store now holds it.
+	changed = append(append([]alert.Alert(nil), created...), updated...)
+	alert.SortAlerts(changed)
 	out := append(created, updated...)
 	ids := map[string]bool{}
 	for _, a := range out {
@@ -391,7 +396,7 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 	// run's answer: look them up so that a re-run prints the same alerts.
 	known, err := store.List(alert.Filter{Since: rp.From.Add(-24 * time.Hour)})
 	if err != nil {
-		return nil, &exitError{code: exitFailure, err: err}
+		return nil, nil, &exitError{code: exitFailure, err: err}
 	}
 	for _, f := range rp.Alerts {
 		for _, k := range known {
@@ -405,7 +410,7 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 		}
 	}
 	alert.SortAlerts(out)
-	return out, nil
+	return out, changed, nil
 }
 
 func printDetect(format string, alerts []alert.Alert, truth []detect.TruthEvent, scored bool) error {
