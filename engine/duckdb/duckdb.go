@@ -804,6 +804,11 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 		out.Hint = fmt.Sprintf("add %s to the GROUP BY list to get one row per value, or aggregate it, e.g. COUNT(DISTINCT %s), MAX(%s) or ANY_VALUE(%s)", c, c, c, c)
 		return out
 	}
+	if i := strings.Index(msg, "Please try installing and loading"); i >= 0 {
+		// DuckDB suggests INSTALL and LOAD, which no query may run.
+		msg = strings.TrimSpace(msg[:i])
+		out.Hint = "flowlens never installs or loads extensions; only the built-in parquet, json and icu ones are available"
+	}
 	if m := noTableRE.FindStringSubmatch(msg); m != nil {
 		out.Hint = "the lake is the view vpc_flow_logs (alias flows)"
 	}
