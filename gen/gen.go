@@ -263,6 +263,15 @@ func (p *plan) diurnal(t int64, w int) float64 {
 
 // planUnits splits the run into windows and windows into slices, and shares
 // the records out by the diurnal curve.
+//
+// A slice holds its scheduled records (attacks, backups) and a fixed fraction
+// of its benign share: the scheduled records are taken from the benign
+// traffic of the whole run evenly, so that the run ends at exactly Records and
+// the benign traffic keeps its diurnal shape under any attack. Taking them
+// from the attack's own slice and the next ones instead left minutes to hours
+// without any benign record in the other VPCs: delivery gaps that nothing
+// labels. Only when the scheduled records exceed Records altogether does the
+// run grow beyond it.
 func (p *plan) planUnits() {
 	weights := make([]float64, p.windows)
 	total := 0.0
@@ -272,9 +281,7 @@ func (p *plan) planUnits() {
 	}
 	cum, prev := 0.0, int64(0)
 	si := 0
-	// produced carries any excess of scheduled records forward, so that the
-	// run ends at exactly Records whenever later slices can absorb it.
-	produced, target := int64(0), int64(0)
+	var shares []int64
 	for w := 0; w < p.windows; w++ {
 		cum += weights[w]
 		upto := int64(math.Round(float64(p.cfg.Records) * cum / total))
@@ -285,16 +292,35 @@ func (p *plan) planUnits() {
 		for k := 0; k < parts; k++ {
 			u := unit{idx: len(p.units), window: w, part: k, parts: parts,
 				t0: wt0 + int64(k)*windowSeconds/int64(parts), t1: wt0 + int64(k+1)*windowSeconds/int64(parts)}
-			target += int64(budget*(k+1)/parts - budget*k/parts)
+			shares = append(shares, int64(budget*(k+1)/parts-budget*k/parts))
 			lo := si
 			for si < len(p.scheduled) && p.scheduled[si].start < u.t1 {
 				si++
 			}
 			u.scheduled = p.scheduled[lo:si]
-			u.budget = int(max(int64(len(u.scheduled)), target-produced))
-			produced += int64(u.budget)
 			p.units = append(p.units, u)
 		}
+	}
+	// The scheduled records are taken from the benign traffic of the whole
+	// run, evenly: every slice keeps the same fraction of its benign share.
+	var scheduled, records int64
+	for i := range p.units {
+		scheduled += int64(len(p.units[i].scheduled))
+		records += shares[i]
+	}
+	keep := 0.0
+	if records > 0 && scheduled < records {
+		keep = float64(records-scheduled) / float64(records)
+	}
+	var seen, given, produced int64
+	for i := range p.units {
+		u := &p.units[i]
+		// Cumulative rounding hands out exactly records-scheduled in total.
+		seen += shares[i]
+		g := int64(math.Round(keep * float64(seen)))
+		u.budget = len(u.scheduled) + int(g-given)
+		given = g
+		produced += int64(u.budget)
 	}
 	p.expected = produced
 }
