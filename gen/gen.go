@@ -56,8 +56,8 @@ var (
 // Config says what to generate.
 type Config struct {
 	// Records is the number of records to write (default DefaultRecords). The
-	// attacks come on top only where, within one slice of time, they alone
-	// exceed its share of Records.
+	// attack and scheduled records are taken from the benign traffic of the
+	// whole run evenly; they come on top only when they alone exceed Records.
 	Records int64
 	// Seed picks the estate's IDs and addresses, the traffic and the attacks' times.
 	Seed uint64
