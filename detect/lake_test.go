@@ -2,11 +2,7 @@ package detect
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
-	"time"
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/flowlog"
@@ -38,32 +34,4 @@ func genLake(t testing.TB, dataDir string, cfg gen.Config) gen.Summary {
 		t.Fatal(err)
 	}
 	return sum
-}
-
-// TestMakeGenLake writes a generated lake for exploration when
-// FLOWLENS_GENLAKE names a folder.
-func TestMakeGenLake(t *testing.T) {
-	dir := os.Getenv("FLOWLENS_GENLAKE")
-	if dir == "" {
-		t.Skip("set FLOWLENS_GENLAKE=DIR to write a generated lake there")
-	}
-	cfg := gen.Config{Seed: 1, Start: gen.DefaultStart, Hours: 24}
-	if n, err := strconv.ParseInt(os.Getenv("FLOWLENS_GENRECORDS"), 10, 64); err == nil {
-		cfg.Records = n
-	}
-	sum := genLake(t, dir, cfg)
-	f, err := os.Create(filepath.Join(dir, "truth.ndjson"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := gen.WriteTruth(f, sum.Truth); err != nil {
-		t.Fatal(err)
-	}
-	tl, _ := os.Create(filepath.Join(dir, "threats.txt"))
-	defer tl.Close()
-	if err := gen.WriteThreatList(tl, cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("%d records %s", sum.Records, time.Duration(0))
 }
