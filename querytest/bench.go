@@ -82,18 +82,33 @@ func PrepareBench(ctx context.Context, dir string, records int) (*BenchData, err
 	if err := w.WriteTo(ctx, d.Lake); err != nil {
 		return nil, err
 	}
-	db, err := baseline(ctx, d.RawGlob, "")
-	if err != nil {
+	if err := WritePlain(ctx, d.RawGlob, d.Plain); err != nil {
 		return nil, err
 	}
-	defer db.Close()
-	if _, err := db.ExecContext(ctx, "COPY (SELECT * FROM vpc_flow_logs) TO "+sqlString(d.Plain)+" (FORMAT parquet)"); err != nil {
-		return nil, fmt.Errorf("write the plain Parquet copy: %w", err)
+	d.Measure()
+	return d, nil
+}
+
+// WritePlain writes the plain Parquet copy of the default-format gzip text
+// files matched by rawGlob: one unsorted, unpartitioned file with DuckDB's
+// default settings, as a user converting the text by hand would get.
+func WritePlain(ctx context.Context, rawGlob, plain string) error {
+	db, err := baseline(ctx, rawGlob, "")
+	if err != nil {
+		return err
 	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "COPY (SELECT * FROM vpc_flow_logs) TO "+sqlString(plain)+" (FORMAT parquet)"); err != nil {
+		return fmt.Errorf("write the plain Parquet copy: %w", err)
+	}
+	return nil
+}
+
+// Measure fills in the bytes on disk of each form of the data.
+func (d *BenchData) Measure() {
 	d.RawBytes, _ = du(d.RawGlob)
 	d.LakeBytes, _ = du(filepath.Join(d.Lake, "*", "*", "*", "*.parquet"))
 	d.PlainBytes, _ = du(d.Plain)
-	return d, nil
 }
 
 func du(glob string) (int64, error) {

@@ -205,7 +205,8 @@ func (e *Engine) refresh(ctx context.Context, c *sql.Conn) error {
 }
 
 // lakeSelect is the SELECT of flowlens.lake: every column of
-// engine.ViewColumns cast to its type. With empty it selects no rows but has
+// engine.ViewColumns with its type (stored columns as they are, computed ones
+// cast). With empty it selects no rows but has
 // the same columns, because read_parquet refuses a glob that matches no file.
 func lakeSelect(glob string, empty bool) string {
 	var cols []string
@@ -220,6 +221,15 @@ func lakeSelect(glob string, empty bool) string {
 			expr = "year || '-' || month || '-' || day"
 		case c.Partition:
 			cols = append(cols, expr) // already VARCHAR: hive_types
+			continue
+		default:
+			// The lake stores every column with its view type (docs/lake.md),
+			// so a stored column needs no cast; an identity cast still costs
+			// DuckDB a projection on every scan.
+			if expr != quoteIdent(c.Name) {
+				expr += " AS " + quoteIdent(c.Name)
+			}
+			cols = append(cols, expr)
 			continue
 		}
 		cols = append(cols, fmt.Sprintf("CAST(%s AS %s) AS %s", expr, c.Type, quoteIdent(c.Name)))
