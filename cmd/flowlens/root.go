@@ -45,11 +45,17 @@ CloudWatch Logs Insights syntax or SQL, and finds scans, brute force, exfiltrati
 and other attacks in them.
 
 ` + exitCodesHelp,
-		Example: `  # Print every record of an S3 flow-log object as JSON
-  flowlens parse 123456789012_vpcflowlogs_us-east-1_fl-0abc_20240301T0000Z_hash.log.gz
+		Example: `  # See everything work on generated data, no setup
+  flowlens demo
 
-  # List every field flowlens knows
-  flowlens fields`,
+  # Store an 'aws s3 sync' copy of a flow-log bucket, then ask questions
+  flowlens ingest ./AWSLogs/
+  flowlens query 'filter action = "REJECT" | stats count() as n by srcaddr | sort n desc | limit 10'
+  flowlens query "SELECT dstport, COUNT(*) FROM vpc_flow_logs GROUP BY dstport ORDER BY 2 DESC LIMIT 10"
+
+  # Find attacks in the last day and keep them as alerts
+  flowlens detect --since 24h -o table
+  flowlens alerts list`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
