@@ -148,6 +148,7 @@ type Error struct {
 	Msg       string
 }
 
+// Error renders file:line:column: message.
 func (e *Error) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Line, e.Col, e.Msg)
@@ -158,6 +159,7 @@ func (e *Error) Error() string {
 // Errors is every problem found in one or more rule files.
 type Errors []*Error
 
+// Error renders one problem per line.
 func (es Errors) Error() string {
 	s := make([]string, len(es))
 	for i, e := range es {
