@@ -102,3 +102,24 @@ func TestExpansionPositions(t *testing.T) {
 		t.Errorf("y maps to %d", got)
 	}
 }
+
+// TestCheckBuiltin binds every built-in rule's SQL against an empty lake, and
+// shows that Check reports a broken rule at its file position.
+func TestCheckBuiltin(t *testing.T) {
+	ctx := context.Background()
+	rules, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(ctx, "", rules, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	bad, err := ParseRule("bad.yaml", []byte("id: bad\ntitle: t\ncategory: port-scan\nseverity: low\nquery: |\n  SELECT srcaddr\n  FROM vpc_flow_logs\n  WHERE dstprt = {{window}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = Check(ctx, "", []*Rule{bad}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:8:9: rule bad:") || !strings.Contains(err.Error(), "dstprt") {
+		t.Errorf("Check = %v, want an error at bad.yaml:8:9 naming dstprt", err)
+	}
+}
