@@ -18,6 +18,7 @@ import (
 	"github.com/flowlens/flowlens/alert"
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/lake"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
 	"github.com/flowlens/flowlens/enrich"
 )
@@ -58,8 +59,10 @@ raising a new one, acknowledged and suppressed alerts stay so (see 'flowlens
 alerts'). New open alerts go to the sinks of alerts.sinks in the configuration.
 --no-state skips the state and the sinks and only prints what the rules found.
 
-The range is --since (default 24h back from now) or --from/--to (RFC 3339 or Unix
-seconds). Rules that compare with a baseline also read their lookback before it.
+The range is --since or --from/--to (RFC 3339 or Unix seconds). Without either it
+is the last 24 hours of data in the lake (so imported history works as it is), or
+of the clock with --follow. Rules that compare with a baseline also read their
+lookback before it.
 
 Threat lists (--threat-list, default threat-lists of the configuration) are plain
 IP/CIDR files with # or ; comments, as public feeds publish them; without one the
@@ -225,6 +228,17 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	now := time.Now().UTC()
 	if f.since == "" && f.from == "" && f.to == "" {
 		f.since = "24h"
+		// Without a range, look at the last day of data in the lake rather
+		// than the day before now: imported history would otherwise show
+		// nothing. Follow mode watches live data, so it keeps now.
+		if dir, err := g.dataDir(); err == nil && !f.follow {
+			if st, err := lake.StatusOf(dir); err == nil && st.MaxStart > 0 {
+				if last := time.Unix(st.MaxStart+1, 0).UTC(); last.Before(now.Add(-time.Hour)) {
+					now = last
+					noticef("detect: no --since or --from given: the last 24 hours of data in the lake (to %s)", now.Format(time.RFC3339))
+				}
+			}
+		}
 	}
 	r, err := timeRange(&queryFlags{since: f.since, from: f.from, to: f.to}, now)
 	if err != nil {
