@@ -18,9 +18,9 @@ import (
 	"github.com/flowlens/flowlens/alert"
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
-	"github.com/flowlens/flowlens/lake"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
 	"github.com/flowlens/flowlens/enrich"
+	"github.com/flowlens/flowlens/lake"
 )
 
 func init() {
