@@ -62,11 +62,13 @@ func TestCrashSafety(t *testing.T) {
 	t.Logf("a whole ingest takes %v; kill seed %d", full, seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
 
+	// Episodes: kill ingests into one data folder until one finishes by
+	// itself, check that the lake is then complete, start a new folder.
 	data := t.TempDir()
-	kills, runs := 0, 0
+	kills, runs, episodes := 0, 0, 0
 	for kills < 24 {
 		runs++
-		if runs > 200 {
+		if runs > 150 {
 			t.Fatalf("only %d of %d runs were killed before finishing", kills, runs)
 		}
 		cmd := exec.Command(bin, args(data)...)
@@ -75,15 +77,23 @@ func TestCrashSafety(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.Int64N(int64(full + full/4))))
+		time.Sleep(time.Duration(rng.Int64N(int64(full))))
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			kills++
-		} else if err != nil {
+			checkConsistent(t, data, truth, fmt.Sprintf("after kill %d (run %d)", kills, runs))
+			continue
+		}
+		if err != nil {
 			t.Fatalf("run %d failed by itself: %v\n%s", runs, err, stderr.String())
 		}
 		checkConsistent(t, data, truth, fmt.Sprintf("after run %d", runs))
+		if diff := cmp.Diff(truth.Keys, lakeKeys(t, data)); diff != "" {
+			t.Fatalf("episode %d: a finished ingest after kills left the lake different from the input (-input +lake):\n%s", episodes+1, diff)
+		}
+		episodes++
+		data = t.TempDir()
 	}
 
 	// Run to completion.
@@ -109,7 +119,7 @@ func TestCrashSafety(t *testing.T) {
 	if out, err := exec.Command(bin, "--data", data, "lake", "verify").CombinedOutput(); err != nil {
 		t.Errorf("lake verify: %v\n%s", err, out)
 	}
-	t.Logf("%d of %d runs killed; %d records in %d files", kills, runs, truth.Records, len(files(t, data)))
+	t.Logf("%d of %d runs killed, %d episodes completed; %d records in %d files", kills, runs, episodes, truth.Records, len(files(t, data)))
 }
 
 // checkConsistent checks what a reader sees after a kill: the lake's reader
