@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -18,16 +19,40 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// buildFlowlens builds the flowlens binary into a temporary folder.
+var (
+	buildOnce sync.Once
+	binPath   string
+	binErr    error
+	binDir    string
+)
+
+// buildFlowlens builds the flowlens binary once per test process.
 func buildFlowlens(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "flowlens")
-	cmd := exec.Command("go", "build", "-o", bin, "../cmd/flowlens")
-	cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build flowlens: %v\n%s", err, out)
+	buildOnce.Do(func() {
+		binDir, binErr = os.MkdirTemp("", "flowlens-bin-")
+		if binErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "flowlens")
+		cmd := exec.Command("go", "build", "-o", binPath, "../cmd/flowlens")
+		cmd.Env = append(os.Environ(), "GOFLAGS=-buildvcs=false")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build flowlens: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	return bin
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
 }
 
 // TestCrashSafety starts real `flowlens ingest` processes over a multi-file
