@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -114,7 +115,7 @@ func runEval(t *testing.T, ctx context.Context, eng engine.Engine, file string, 
 		t.Fatalf("%s: query failed: %v\nquery:\n%s", where, err, query)
 	}
 	got := Cells(res)
-	if !equalStrings(res.Names(), b.Columns) {
+	if !slices.Equal(res.Names(), b.Columns) {
 		t.Fatalf("%s: columns\n got: %s\nwant: %s\nquery:\n%s", where, strings.Join(res.Names(), " "), strings.Join(b.Columns, " "), query)
 	}
 	want := b.Rows
@@ -219,18 +220,6 @@ func sortedRows(rows [][]string) [][]string {
 	out := append([][]string(nil), rows...)
 	sort.Slice(out, func(i, j int) bool { return strings.Join(out[i], "\x00") < strings.Join(out[j], "\x00") })
 	return out
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // sameCell compares cells as text, or as numbers with a relative tolerance.

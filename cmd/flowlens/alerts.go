@@ -76,7 +76,7 @@ func currentUser() string {
 // alertsSince reads --since: a duration back from now (24h, 7d) or a time
 // (RFC 3339 or Unix seconds).
 func alertsSince(s string, now time.Time) (time.Time, error) {
-	if t, err := alertsTime(s); err == nil {
+	if t, err := parseTime(s); err == nil {
 		return t, nil
 	}
 	d, err := config.ParseDuration(s)
@@ -84,18 +84,6 @@ func alertsSince(s string, now time.Time) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--since %q: expected a duration such as 24h or 7d, or a time (RFC 3339 or Unix seconds)", s)
 	}
 	return now.Add(-d), nil
-}
-
-// alertsTime reads RFC 3339 or Unix seconds.
-func alertsTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor Unix seconds", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
 }
 
 func nullText(s string) any {
@@ -356,7 +344,7 @@ become open again, and are sent when they next fire).`,
 			case until != "" && forDur != "":
 				return usageErrorf("give --until or --for, not both")
 			case until != "":
-				if sp.Until, err = alertsTime(until); err != nil {
+				if sp.Until, err = parseTime(until); err != nil {
 					return usageErrorf("--until: %v", err)
 				}
 			case forDur != "":

@@ -364,18 +364,18 @@ func treeBytes(dir string) int64 {
 func printBench(w io.Writer, r *benchReport) {
 	in := r.Ingest
 	fmt.Fprintf(w, "flowlens bench: %d records, %s, %d gzip objects in AWS's S3 layout (%s), %d CPUs\n\n",
-		r.Records, r.Format, r.GzipObjects, lakeBytes(r.GzipBytes), r.CPUs)
+		r.Records, r.Format, r.GzipObjects, humanBytes(r.GzipBytes), r.CPUs)
 	rows := [][]any{
 		{"parse (1 core)", fmt.Sprintf("%.2f M records/s (%.0f ns/record)", r.Parse.RecordsPerSecond/1e6, r.Parse.NsPerRecord), "", ""},
 		{"ingest gzip → lake", fmt.Sprintf("%.0f records/s (%.1f s)", in.RecordsPerSecond, in.Seconds),
 			fmt.Sprintf("DuckDB read_csv→COPY: %.0f records/s (%.1f s)", in.DuckDBRecordsPerSecond, in.DuckDBSeconds),
 			fmt.Sprintf("%.2f× faster", in.SpeedupOverDuckDB)},
-		{"lake size", fmt.Sprintf("%s, %.1f B/record = %.2f× gzip", lakeBytes(in.LakeBytes), in.LakeBytesPerRecord, in.LakeToGzip),
-			fmt.Sprintf("DuckDB copy: %s = %.2f× gzip", lakeBytes(in.DuckDBBytes), in.DuckDBToGzip),
+		{"lake size", fmt.Sprintf("%s, %.1f B/record = %.2f× gzip", humanBytes(in.LakeBytes), in.LakeBytesPerRecord, in.LakeToGzip),
+			fmt.Sprintf("DuckDB copy: %s = %.2f× gzip", humanBytes(in.DuckDBBytes), in.DuckDBToGzip),
 			fmt.Sprintf("%.2f× the size", float64(in.LakeBytes)/float64(in.DuckDBBytes))},
 	}
 	if in.PeakRSSBytes > 0 {
-		rows = append(rows, []any{"ingest peak memory", lakeBytes(in.PeakRSSBytes), "", ""})
+		rows = append(rows, []any{"ingest peak memory", humanBytes(in.PeakRSSBytes), "", ""})
 	}
 	writeResult(w, "table", &resultSet{Columns: []string{"stage", "flowlens", "baseline", "ratio"}, Rows: rows})
 

@@ -98,7 +98,7 @@ func runDemo(ctx context.Context, f *demoFlags) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	fmt.Fprintf(w, "   %d gzip objects in AWS's S3 layout, %s, %d labelled attacks, in %.1fs\n\n",
-		sum.Files, lakeBytes(sum.Bytes), len(sum.Truth), sum.Elapsed.Seconds())
+		sum.Files, humanBytes(sum.Bytes), len(sum.Truth), sum.Elapsed.Seconds())
 
 	// 2. Ingest.
 	step(w, 2, "ingest", "into the Parquet lake, as `flowlens ingest` does")
@@ -126,7 +126,7 @@ func runDemo(ctx context.Context, f *demoFlags) error {
 	c := res.Counts
 	fmt.Fprintf(w, "   read %d = stored %d + quarantined %d + already ingested %d, in %.1fs (%.0f records/s)\n",
 		c.RecordsRead, c.RecordsStored, c.RecordsQuarantined, c.RecordsSkipped, c.Seconds, float64(c.RecordsRead)/c.Seconds)
-	fmt.Fprintf(w, "   lake: %d files, %s on disk = %.2f× the gzip input\n\n", st.Files, lakeBytes(st.Bytes), float64(st.Bytes)/float64(c.BytesRead))
+	fmt.Fprintf(w, "   lake: %d files, %s on disk = %.2f× the gzip input\n\n", st.Files, humanBytes(st.Bytes), float64(st.Bytes)/float64(c.BytesRead))
 
 	// 3. Detect.
 	step(w, 3, "detect", "with the built-in rules, as `flowlens detect` does")

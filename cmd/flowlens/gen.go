@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/flowlens/flowlens/gen"
@@ -97,7 +96,7 @@ func runGen(ctx context.Context, o genOptions) error {
 	default:
 		return usageErrorf("--layout %q: expected s3, cloudwatch or flat", o.layout)
 	}
-	start, err := genParseTime(o.start)
+	start, err := parseTime(o.start)
 	if err != nil {
 		return usageErrorf("--start %q: %v", o.start, err)
 	}
@@ -147,23 +146,11 @@ func runGen(ctx context.Context, o genOptions) error {
 	}
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, "generated %d records in %d files (%s) in %.2f s: %.0f records/s\n",
-			sum.Records, sum.Files, genBytes(sum.Bytes), sum.Elapsed.Seconds(), sum.RecordsPerSecond())
+			sum.Records, sum.Files, humanBytes(sum.Bytes), sum.Elapsed.Seconds(), sum.RecordsPerSecond())
 		fmt.Fprintf(g.stderr, "estate: %d accounts, %d VPCs, %d interfaces; %s to %s; %d labelled attacks\n",
 			sum.Accounts, sum.VPCs, sum.Interfaces, sum.Start.Format(time.RFC3339), sum.End.Format(time.RFC3339), len(sum.Truth))
 	}
 	return nil
-}
-
-// genParseTime reads RFC 3339 or Unix seconds.
-func genParseTime(s string) (time.Time, error) {
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("expected RFC 3339 (2024-03-01T00:00:00Z) or Unix seconds")
-	}
-	return t.UTC(), nil
 }
 
 // genWriteFile creates path (and its folder) and fills it with fn.
@@ -185,17 +172,4 @@ func genWriteFile(path string, fn func(*os.File) error) error {
 		return fmt.Errorf("close %s: %w", path, err)
 	}
 	return nil
-}
-
-func genBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

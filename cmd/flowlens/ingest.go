@@ -173,7 +173,7 @@ func printIngestSummary(res *ingest.Result, dir string) {
 	case c.Sources == 0 && c.SourcesSkipped > 0:
 		fmt.Fprintf(w, "nothing new: all %d sources were already ingested\n", c.SourcesSkipped)
 	default:
-		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %d files", c.Sources, lakeBytes(c.BytesRead), c.Seconds, res.Files)
+		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %d files", c.Sources, humanBytes(c.BytesRead), c.Seconds, res.Files)
 		if c.SourcesSkipped > 0 {
 			fmt.Fprintf(w, "; skipped %d sources already ingested or refused", c.SourcesSkipped)
 		}

@@ -176,3 +176,17 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 	}
 	return append(b, '}'), nil
 }
+
+// humanBytes renders a byte count with a binary unit.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -310,7 +310,7 @@ func parseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2024-03-01T00:00:00Z) nor Unix seconds", s)
 	}
-	return t, nil
+	return t.UTC(), nil
 }
 
 // insightsDialects maps engine dialects to the compiler's.

@@ -44,7 +44,7 @@ last committed state).`,
 			add("partitions", s.Partitions)
 			add("files", s.Files)
 			add("records", s.Records)
-			add("bytes", fmt.Sprintf("%d (%s)", s.Bytes, lakeBytes(s.Bytes)))
+			add("bytes", fmt.Sprintf("%d (%s)", s.Bytes, humanBytes(s.Bytes)))
 			if s.Files > 0 {
 				add("days", s.FirstDay+" to "+s.LastDay)
 				add("first start", time.Unix(s.MinStart, 0).UTC().Format(time.RFC3339))
@@ -58,18 +58,4 @@ last committed state).`,
 			return writeResult(g.stdout, format, rs)
 		},
 	}
-}
-
-// lakeBytes renders a byte count with a binary unit.
-func lakeBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

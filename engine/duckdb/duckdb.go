@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -590,7 +591,7 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 	// runs as it is and the cap applies while reading.
 	exec := st
 	if ws, err := c.Prepare(wrapLimit(query, maxRows+1)); err == nil {
-		if wn, err := checkSelect(ws, ""); err == nil && equal(wn, names) {
+		if wn, err := checkSelect(ws, ""); err == nil && slices.Equal(wn, names) {
 			defer ws.Close()
 			exec = ws
 		} else {
@@ -675,18 +676,6 @@ func checkSelect(st driver.Stmt, query string) ([]string, error) {
 func wrapLimit(query string, n int) string {
 	body := strings.TrimRight(query, " \t\r\n;")
 	return "SELECT * FROM (\n" + body + "\n) AS flowlens_result LIMIT " + strconv.Itoa(n)
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // normalize turns a driver value into one of the Result value types.
