@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -397,6 +398,7 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	}
 	res.Files += int(w.files.Load())
 	res.Txns++
+	slog.Debug("ingest transaction committed", "txn", txn.ID, "sources", len(items), "files", w.files.Load(), "records", w.records)
 	return nil
 }
 
@@ -514,6 +516,7 @@ func (rd *reader) ingest(it item) error {
 
 func (rd *reader) skip(it item, prev lake.Source, why string) {
 	w := rd.w
+	slog.Debug("source skipped", "path", it.path, "reason", why)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.res.SourcesSkipped++

@@ -31,6 +31,7 @@ func (d Day) Time() time.Time { return time.Unix(int64(d)*86400, 0).UTC() }
 // year=YYYY/month=MM/day=DD.
 func (d Day) Dir() string { return d.Time().Format("year=2006/month=01/day=02") }
 
+// String returns d as YYYY-MM-DD.
 func (d Day) String() string { return d.Time().Format("2006-01-02") }
 
 // Batch holds rows of one partition in columns, ready to be sorted and written.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -500,12 +501,14 @@ func (l *Lake) recover() error {
 			}
 			rec.Deleted += n
 			rec.RolledForward = append(rec.RolledForward, id)
+			slog.Info("recovered committed transaction", "txn", id, "data", l.dir)
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(l.dir, StagingDir, id)); err != nil {
 			return fmt.Errorf("recover: roll back %s: %w", id, err)
 		}
 		rec.RolledBack = append(rec.RolledBack, id)
+		slog.Info("rolled back uncommitted transaction", "txn", id, "data", l.dir)
 	}
 	// Deletions of the last transaction whose staging folder was already gone.
 	for _, p := range l.cat.Pending {
