@@ -29,6 +29,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -174,7 +175,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 		defer debug.SetMemoryLimit(old)
 	}
 	res := &Result{}
-	items, total, err := plan(paths, res)
+	items, total, err := plan(dataDir, paths, res)
 	if err != nil {
 		return res, err
 	}
@@ -214,10 +215,15 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 	return res, nil
 }
 
-// plan turns paths into items, dropping repeats and recording sources that
-// cannot be opened.
-func plan(paths []string, res *Result) ([]item, int64, error) {
+// plan turns paths into items, dropping repeats and the data folder's own
+// files, and recording sources that cannot be opened.
+func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 	seen := map[string]bool{}
+	data, err := filepath.Abs(dataDir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("resolve %s: %w", dataDir, err)
+	}
+	inData := 0
 	var items []item
 	var total int64
 	for _, p := range paths {
@@ -228,6 +234,10 @@ func plan(paths []string, res *Result) ([]item, int64, error) {
 				return nil, 0, fmt.Errorf("resolve %s: %w", p, err)
 			}
 			it.abs = abs
+			if strings.HasPrefix(abs, data+string(filepath.Separator)) {
+				inData++
+				continue
+			}
 			st, err := os.Stat(p)
 			if err != nil {
 				res.Failed = append(res.Failed, SourceNote{p, err.Error()})
@@ -246,6 +256,9 @@ func plan(paths []string, res *Result) ([]item, int64, error) {
 	}
 	if total < 0 {
 		total = -1
+	}
+	if inData > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("left out %d files inside the data folder %s (the lake's own files)", inData, dataDir))
 	}
 	return items, total, nil
 }

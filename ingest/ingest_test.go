@@ -367,6 +367,19 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 	}
 }
 
+func TestDataFolderInsideInput(t *testing.T) {
+	in := t.TempDir()
+	data := filepath.Join(in, "data")
+	writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1))
+	run(t, data, Options{}, in)
+	// The lake's own Parquet files are now under in: they must not be read
+	// back as AWS Parquet objects.
+	res := run(t, data, Options{}, in)
+	if res.RecordsStored != 0 || res.SourcesSkipped != 1 || len(res.Notes) != 1 {
+		t.Errorf("second run: %+v notes %v", counts(res), res.Notes)
+	}
+}
+
 func TestInputKinds(t *testing.T) {
 	in, data := t.TempDir(), t.TempDir()
 	// An AWS-delivered Parquet object: columns by name, in AWS's order and types.
