@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Status summarises a lake.
@@ -220,7 +221,9 @@ type CompactOptions struct {
 	// TargetRows is the size of merged files (default DefaultFileRows); files
 	// with fewer than half as many rows are merged.
 	TargetRows int
-	Write      WriteOptions
+	// Write tunes the merged files; the default zstd level is
+	// zstd.SpeedBestCompression, since compaction is off the ingest path.
+	Write WriteOptions
 }
 
 // DefaultFileRows is the number of rows ingest and compaction aim for per file.
@@ -239,6 +242,9 @@ type CompactReport struct {
 func (l *Lake) Compact(o CompactOptions) (*CompactReport, error) {
 	if o.TargetRows <= 0 {
 		o.TargetRows = DefaultFileRows
+	}
+	if o.Write.Level == 0 {
+		o.Write.Level = zstd.SpeedBestCompression
 	}
 	byDay := map[string][]DataFile{}
 	for _, f := range l.cat.Files {
