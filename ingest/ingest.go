@@ -215,6 +215,26 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 	return res, nil
 }
 
+// managed are the entries flowlens keeps at the top of a data folder. Input
+// elsewhere in the folder (such as the demo's generated objects) is ingested
+// like any other.
+var managed = []string{lake.LakeDir, lake.StagingDir, lake.QuarantineDir, lake.OrphanDir, lake.CatalogFile, "alerts", "lock", "publish.lock"}
+
+// managedByFlowlens reports whether abs is one of the data folder's own files.
+func managedByFlowlens(data, abs string) bool {
+	rel, ok := strings.CutPrefix(abs, data+string(filepath.Separator))
+	if !ok {
+		return false
+	}
+	top, _, _ := strings.Cut(rel, string(filepath.Separator))
+	for _, m := range managed {
+		if top == m || strings.HasPrefix(top, m+".") {
+			return true
+		}
+	}
+	return false
+}
+
 // plan turns paths into items, dropping repeats and the data folder's own
 // files, and recording sources that cannot be opened.
 func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
@@ -234,7 +254,7 @@ func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 				return nil, 0, fmt.Errorf("resolve %s: %w", p, err)
 			}
 			it.abs = abs
-			if strings.HasPrefix(abs, data+string(filepath.Separator)) {
+			if managedByFlowlens(data, abs) {
 				inData++
 				continue
 			}

@@ -380,6 +380,23 @@ func TestDataFolderInsideInput(t *testing.T) {
 	}
 }
 
+// TestInputInsideDataFolder: input kept in the data folder (outside what
+// flowlens manages there, as the demo keeps its generated objects) is ingested.
+func TestInputInsideDataFolder(t *testing.T) {
+	data := t.TempDir()
+	writeFile(t, filepath.Join(data, "input", "a.log"), []byte(hdr+line1))
+	run(t, data, Options{}, data) // creates the lake, the catalog, staging…
+	res := run(t, data, Options{}, filepath.Join(data, "input"))
+	if res.RecordsStored != 0 || res.SourcesSkipped != 1 {
+		t.Errorf("second run over the same input: %+v", counts(res))
+	}
+	data2 := t.TempDir()
+	writeFile(t, filepath.Join(data2, "input", "a.log"), []byte(hdr+line1))
+	if res := run(t, data2, Options{}, filepath.Join(data2, "input")); res.RecordsStored != 1 {
+		t.Errorf("input inside the data folder: stored %d records, want 1 (%+v)", res.RecordsStored, counts(res))
+	}
+}
+
 func TestInputKinds(t *testing.T) {
 	in, data := t.TempDir(), t.TempDir()
 	// An AWS-delivered Parquet object: columns by name, in AWS's order and types.
