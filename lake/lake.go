@@ -76,6 +76,7 @@ func Open(ctx context.Context, dir string, o OpenOptions) (*Lake, error) {
 	if err != nil {
 		return nil, err
 	}
+	writePid(lock)
 	l := &Lake{dir: dir, lock: lock}
 	if l.cat, err = readCatalog(dir); err != nil {
 		l.Close()

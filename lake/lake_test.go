@@ -526,3 +526,42 @@ func TestOrderPaths(t *testing.T) {
 		t.Errorf("packed-key order differs from the comparison order:\n%s", diff)
 	}
 }
+
+func TestOneWriterAtATime(t *testing.T) {
+	dir := t.TempDir()
+	first := open(t, dir)
+	waited := make(chan int, 1)
+	opened := make(chan *Lake)
+	go func() {
+		l, err := Open(context.Background(), dir, OpenOptions{Wait: func(pid int) { waited <- pid }})
+		if err != nil {
+			t.Error(err)
+		}
+		opened <- l
+	}()
+	select {
+	case pid := <-waited:
+		if pid != os.Getpid() {
+			t.Errorf("waiting for pid %d, want %d", pid, os.Getpid())
+		}
+	case <-opened:
+		t.Fatal("a second writer opened the lake while the first held it")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second writer neither waited nor opened")
+	}
+	first.Close()
+	select {
+	case l := <-opened:
+		l.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second writer did not get the lake after the first closed it")
+	}
+	// A cancelled wait gives up.
+	held := open(t, dir)
+	defer held.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := Open(ctx, dir, OpenOptions{Wait: func(int) {}}); err == nil || !strings.Contains(err.Error(), "wait for lock") {
+		t.Errorf("open with a cancelled context: %v", err)
+	}
+}

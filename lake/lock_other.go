@@ -15,9 +15,6 @@ func lockExclusive(ctx context.Context, path string, wait func(pid int)) (*os.Fi
 	if err != nil {
 		return nil, fmt.Errorf("open lock %s: %w", path, err)
 	}
-	if wait != nil {
-		writePid(f)
-	}
 	return f, nil
 }
 

@@ -49,9 +49,6 @@ func lockExclusive(ctx context.Context, path string, wait func(pid int)) (*os.Fi
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if wait != nil {
-		writePid(f)
-	}
 	return f, nil
 }
 
