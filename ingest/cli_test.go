@@ -86,6 +86,9 @@ func TestCLI(t *testing.T) {
 	if _, errs, code := flowlens(t, "", d, "lake", "retain"); code != 2 || !strings.Contains(errs, "--keep") {
 		t.Errorf("lake retain without an age: exit %d, %q", code, errs)
 	}
+	if _, errs, code := flowlens(t, "2 123456789012 eni-0a1b 10.9.9.9 10.0.0.220 1 443 6 10 840 1709251300 1709251360 ACCEPT OK\n", d, "ingest", "--format", "auto", "-"); code != 0 || !strings.Contains(errs, "guessed the layout from 14 values") {
+		t.Errorf("--format auto: exit %d, %q", code, errs)
+	}
 	if _, _, code := flowlens(t, "", d, "ingest", filepath.Join(in, "missing.log")); code != 1 {
 		t.Errorf("missing source: exit %d, want 1", code)
 	}

@@ -45,6 +45,9 @@ type Options struct {
 	// Format is the record format until a header line says otherwise; nil
 	// means AWS's default format.
 	Format *flowlog.Format
+	// Guess picks the layout of headerless lines from their number of values
+	// among AWS's documented layouts (see flowlog.GuessFormat) instead of Format.
+	Guess bool
 	// Workers is the number of sources parsed at once (default GOMAXPROCS).
 	Workers int
 	// FileRows is the number of rows per data file (default lake.DefaultFileRows).
@@ -655,7 +658,7 @@ func (rd *reader) read(it item, skipLines int64) (c sourceCounts, lines int64, s
 		in = br
 	}
 	fallback := fallbackDay(it, w.o.Now())
-	sc := flowlog.NewScanner(in, flowlog.ScanOptions{Format: w.o.Format})
+	sc := flowlog.NewScanner(in, flowlog.ScanOptions{Format: w.o.Format, Guess: w.o.Guess})
 	defer func() {
 		for _, n := range sc.Notes() {
 			w.note(fmt.Sprintf("%s: %s", it.path, n))

@@ -66,7 +66,7 @@ not be opened (the others are still stored).
 			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows})
 		},
 	}
-	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …' (default: the config's format, else AWS's v2 format)")
+	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …', or auto to guess AWS's documented layouts from the number of values (default: the config's format, else AWS's v2 format)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 3 when any line was quarantined")
 	cmd.Flags().StringVar(&retain, "retain", "", "after ingesting, delete partitions older than this age: 90d, 2w (default: the config's retention)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
@@ -89,7 +89,9 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	if os.Getenv("GOMEMLIMIT") != "" {
 		o.MemoryLimit = 0
 	}
-	if formatFlag != "" {
+	if formatFlag == "auto" {
+		o.Guess = true
+	} else if formatFlag != "" {
 		f, err := flowlog.ParseFormat(formatFlag)
 		if err != nil {
 			return usageErrorf("--format: %v", err)
