@@ -24,7 +24,12 @@ step "go vet"
 go vet ./...
 
 step "go test"
-go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/flowlens-test.log
+status=0
+go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/flowlens-test.log || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "packages: $(grep -c '^ok ' /tmp/flowlens-test.log) passed, $(grep -c '^FAIL' /tmp/flowlens-test.log) failed"
+  exit 1
+fi
 
 step "fuzz smoke"
 fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-10s}" "$1"; }
@@ -36,4 +41,5 @@ done < <(grep -rho --include='*_test.go' 'func Fuzz[A-Za-z0-9_]*' . -l | sort -u
 done)
 
 echo
-echo "all tests passed"
+passed=$(grep -c '^ok ' /tmp/flowlens-test.log || true)
+echo "packages: $passed passed, 0 failed"
