@@ -27,7 +27,7 @@ step "go test"
 status=0
 go test -count=1 -timeout 20m ./... 2>&1 | tee /tmp/flowlens-test.log || status=$?
 if [ "$status" -ne 0 ]; then
-  echo "packages: $(grep -c '^ok ' /tmp/flowlens-test.log) passed, $(grep -c '^FAIL' /tmp/flowlens-test.log) failed"
+  echo "packages: $(grep -c '^ok ' /tmp/flowlens-test.log) passed, $(grep -c $'^FAIL\t' /tmp/flowlens-test.log) failed"
   exit 1
 fi
 
