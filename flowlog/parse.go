@@ -81,8 +81,13 @@ func NewParser(f *Format) *Parser {
 // Format returns the parser's format.
 func (p *Parser) Format() *Format { return p.f }
 
-// msThreshold: values above it are milliseconds (second 1e11 is in the year 5138).
-const msThreshold = 100_000_000_000
+// msThreshold: times above it are milliseconds (second 1e11 is in the year
+// 5138); maxTime is the largest millisecond time whose seconds stay below it,
+// so that normalising is idempotent and a written record parses back the same.
+const (
+	msThreshold = 100_000_000_000
+	maxTime     = msThreshold*1000 + 999
+)
 
 // Parse reads one line (with or without its line ending) into r. Values are
 // separated by one or more spaces or tabs. It does not allocate; r's strings point
@@ -120,7 +125,7 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		// Fast paths read plain integers and dotted IPv4 while scanning.
 		switch st.kind {
 		case kindInt32, kindInt64, kindTime:
-			if v, j, ok := scanUint(line, i); ok && (st.kind != kindInt32 || v <= math.MaxInt32) {
+			if v, j, ok := scanUint(line, i); ok && (st.kind != kindInt32 || v <= math.MaxInt32) && (st.kind != kindTime || v <= maxTime) {
 				if st.kind == kindTime && v > msThreshold {
 					v /= 1000
 				}
@@ -165,6 +170,8 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			switch {
 			case st.kind == kindInt32 && (v > math.MaxInt32 || v < math.MinInt32):
 				return p.fieldError(start, st.id, fmt.Sprintf("%s is out of range for a 32-bit integer", clip(tok)))
+			case st.kind == kindTime && (v < 0 || v > maxTime):
+				return p.fieldError(start, st.id, fmt.Sprintf("%s is not a Unix time in seconds or milliseconds", clip(tok)))
 			case st.kind == kindTime && v > msThreshold:
 				v /= 1000
 			}

@@ -92,6 +92,8 @@ func TestParseErrors(t *testing.T) {
 		{"leading zero IPv4", "${srcaddr}", "10.0.0.01", `column 1 (srcaddr): expected an IPv4 or IPv6 address or -, found "10.0.0.01"`},
 		{"IPv6 zone", "${srcaddr}", "fe80::1%eth0", `column 1 (srcaddr): expected an IPv4 or IPv6 address or -, found "fe80::1%eth0"`},
 		{"bad percent-encoding", "${dst-tags}", "a%2", `column 1 (dst-tags): invalid percent-encoding in "a%2"`},
+		{"time beyond milliseconds", "${start}", "100000000010000", "column 1 (start): 100000000010000 is not a Unix time in seconds or milliseconds"},
+		{"negative time", "${end}", "-5", "column 1 (end): -5 is not a Unix time in seconds or milliseconds"},
 		{"empty line", "", "   ", "empty line"},
 	}
 	for _, tt := range tests {
