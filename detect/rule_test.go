@@ -231,7 +231,8 @@ func FuzzParseRule(f *testing.F) {
 		if err != nil && !errors.As(err, &es) {
 			t.Fatalf("error of type %T: %v", err, err)
 		}
-		lines := strings.Count(src, "\n") + 2
+		// YAML breaks lines at \n, \r\n and a lone \r.
+		lines := strings.Count(strings.ReplaceAll(src, "\r\n", "\n"), "\n") + strings.Count(strings.ReplaceAll(src, "\r\n", ""), "\r") + 2
 		for _, e := range es {
 			if e.Line < 1 || e.Line > lines || e.Col < 1 {
 				t.Fatalf("position %d:%d outside the input (%d lines): %v", e.Line, e.Col, lines, e)
