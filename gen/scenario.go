@@ -407,29 +407,31 @@ func (pl *planner) bruteForceRDP() (netip.Addr, netip.Addr) {
 	return src, b.ip
 }
 
+// outboundSession is the shape of several scenarios: a host of role r in v
+// holds one long TCP session of dur seconds, at a seeded time, to an outside
+// host drawn from dsts on dport, through v's NAT gateway number nat, at the
+// given rates (see longSession). It returns the actor and its peer. The order
+// of the random draws (actor, peer, time, source port) is part of the output.
+func (pl *planner) outboundSession(v *vpc, r role, dsts pool, nat int, dur int64, dport uint16, bytesABPerMin, bytesBAPerMin float64, sizeAB, sizeBA int64) (netip.Addr, netip.Addr) {
+	a := pl.actor(v, r)
+	dst := dsts.pick(pl.r.next())
+	start, d := pl.place(dur)
+	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][nat], sport: pl.port(), dport: dport, proto: protoTCP}
+	pl.longSession(c, start, start+d, bytesABPerMin, bytesBAPerMin, sizeAB, sizeBA)
+	return a.ip, dst
+}
+
 // --- data-exfiltration ---
 
 // exfilBulk: an application server uploads about 8 GB to an outside host on 443
 // through the NAT gateway in forty minutes.
 func (pl *planner) exfilBulk() (netip.Addr, netip.Addr) {
-	v := pl.prod()
-	a := pl.actor(v, roleApp)
-	dst := exfilPool.pick(pl.r.next())
-	start, dur := pl.place(2400)
-	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][0], sport: pl.port(), dport: 443, proto: protoTCP}
-	pl.longSession(c, start, start+dur, 200e6, 3e6, 1448, 52)
-	return a.ip, dst
+	return pl.outboundSession(pl.prod(), roleApp, exfilPool, 0, 2400, 443, 200e6, 3e6, 1448, 52)
 }
 
 // exfilSlow: a database trickles about 600 MB out over two hours, 5 MB a minute.
 func (pl *planner) exfilSlow() (netip.Addr, netip.Addr) {
-	v := pl.prod()
-	a := pl.actor(v, rolePostgres)
-	dst := exfilPool.pick(pl.r.next())
-	start, dur := pl.place(7200)
-	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][1], sport: pl.port(), dport: 443, proto: protoTCP}
-	pl.longSession(c, start, start+dur, 5e6, 90e3, 1448, 52)
-	return a.ip, dst
+	return pl.outboundSession(pl.prod(), rolePostgres, exfilPool, 1, 7200, 443, 5e6, 90e3, 1448, 52)
 }
 
 // --- crypto-mining ---
@@ -437,24 +439,12 @@ func (pl *planner) exfilSlow() (netip.Addr, netip.Addr) {
 // miningBlatant: a task keeps a stratum connection to a mining pool on 14444
 // for three hours.
 func (pl *planner) miningBlatant() (netip.Addr, netip.Addr) {
-	v := pl.prod()
-	a := pl.actor(v, roleECS)
-	dst := miningPool.pick(pl.r.next())
-	start, dur := pl.place(3 * 3600)
-	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][0], sport: pl.port(), dport: 14444, proto: protoTCP}
-	pl.longSession(c, start, start+dur, 3000, 4500, 150, 180)
-	return a.ip, dst
+	return pl.outboundSession(pl.prod(), roleECS, miningPool, 0, 3*3600, 14444, 3000, 4500, 150, 180)
 }
 
 // miningSubtle: an analytics worker mines on 3333 for 45 minutes.
 func (pl *planner) miningSubtle() (netip.Addr, netip.Addr) {
-	v := pl.p.topo.vpcs[2]
-	a := pl.actor(v, roleWorker)
-	dst := miningPool.pick(pl.r.next())
-	start, dur := pl.place(45 * 60)
-	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][0], sport: pl.port(), dport: 3333, proto: protoTCP}
-	pl.longSession(c, start, start+dur, 1500, 2000, 150, 180)
-	return a.ip, dst
+	return pl.outboundSession(pl.p.topo.vpcs[2], roleWorker, miningPool, 0, 45*60, 3333, 1500, 2000, 150, 180)
 }
 
 // --- lateral-movement ---
@@ -645,13 +635,7 @@ func (pl *planner) spikeFlood() (netip.Addr, netip.Addr) {
 
 // unusualIRC: an application server holds an IRC connection (6667) for forty minutes.
 func (pl *planner) unusualIRC() (netip.Addr, netip.Addr) {
-	v := pl.prod()
-	a := pl.actor(v, roleApp)
-	dst := oddPortPool.pick(pl.r.next())
-	start, dur := pl.place(2400)
-	c := conv{a: ours(a), b: outside(dst, svcNone), nat: v.byRole[roleNAT][0], sport: pl.port(), dport: 6667, proto: protoTCP}
-	pl.longSession(c, start, start+dur, 800, 2500, 90, 200)
-	return a.ip, dst
+	return pl.outboundSession(pl.prod(), roleApp, oddPortPool, 0, 2400, 6667, 800, 2500, 90, 200)
 }
 
 // unusualAltSSH: a task opens three sessions to an outside host on 2222 in
