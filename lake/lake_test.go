@@ -1,6 +1,7 @@
 package lake
 
 import (
+	stdcmp "cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -177,7 +179,8 @@ func TestRoundTripThroughDuckDB(t *testing.T) {
 }
 
 func TestFileOrder(t *testing.T) {
-	// Rows are ordered by hour of start, then srcaddr, then start.
+	// Row groups (of 2 rows here) are cut in order of start; within one,
+	// rows are ordered by address pair, then start.
 	var b strings.Builder
 	b.WriteString("srcaddr start\n")
 	for i, s := range []string{"10.0.0.9", "10.0.0.1", "10.0.0.5"} {
@@ -187,13 +190,23 @@ func TestFileOrder(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ingestText(t, open(t, dir), b.String(), "")
-	got := query(t, duck(t), fmt.Sprintf(`SELECT srcaddr, start FROM read_parquet('%s')`, glob(dir)))
+	db := duck(t)
+	got := query(t, db, fmt.Sprintf(`SELECT srcaddr, start FROM read_parquet('%s')`, glob(dir)))
 	want := [][]string{
-		{"10.0.0.1", "1709251290"}, {"10.0.0.5", "1709251280"}, {"10.0.0.9", "1709251300"},
-		{"10.0.0.1", "1709254890"}, {"10.0.0.5", "1709254880"}, {"10.0.0.9", "1709254900"},
+		{"10.0.0.1", "1709251290"}, {"10.0.0.5", "1709251280"},
+		{"10.0.0.5", "1709254880"}, {"10.0.0.9", "1709251300"},
+		{"10.0.0.1", "1709254890"}, {"10.0.0.9", "1709254900"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("file order (-want +got):\n%s", diff)
+	}
+	// Each row group's start statistics cover its own range, so a time
+	// filter prunes row groups.
+	got = query(t, db, fmt.Sprintf(`SELECT row_group_id, stats_min_value, stats_max_value FROM parquet_metadata('%s')
+		WHERE path_in_schema = 'start' ORDER BY row_group_id`, glob(dir)))
+	want = [][]string{{"0", "1709251280", "1709251290"}, {"1", "1709251300", "1709254880"}, {"2", "1709254890", "1709254900"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("row-group start ranges (-want +got):\n%s", diff)
 	}
 }
 
@@ -489,41 +502,111 @@ func TestExtraJSON(t *testing.T) {
 	}
 }
 
-func TestOrderPaths(t *testing.T) {
-	// The packed-key sort and the comparison sort give the same order.
-	var sb strings.Builder
-	sb.WriteString("srcaddr dstaddr start\n")
-	for i := 0; i < 5000; i++ {
-		src, dst := "-", "-"
-		if i%7 != 0 {
-			src = fmt.Sprintf("10.0.%d.%d", i%3, i%11)
+func TestOrder(t *testing.T) {
+	// order agrees with a comparison sort written from its definition: rows
+	// cut into row groups by start (nulls first, ties in input order), then
+	// within each ordered by conversation (the lower of srcaddr and dstaddr
+	// as text, nulls first; rows where it is the source first; the other
+	// address), keeping start order among equals. The wide case takes the
+	// comparison path for start ranges over 2^31 seconds.
+	var compareAddr func(x, y *string) int
+	for _, wide := range []bool{false, true} {
+		var sb strings.Builder
+		sb.WriteString("srcaddr dstaddr start\n")
+		for i := 0; i < 5000; i++ {
+			src, dst, start := "-", "-", "-"
+			if i%7 != 0 {
+				src = fmt.Sprintf("10.0.%d.%d", i%3, i%11)
+			}
+			if i%5 != 0 {
+				dst = fmt.Sprintf("10.%d.%d.%d", i%2, i%13, i%4)
+			}
+			if i%17 != 0 {
+				v := 1709251200 + (i*7919)%86400
+				if wide && i%2 == 0 {
+					v = 1000 + i%3
+				}
+				start = fmt.Sprint(v)
+			}
+			fmt.Fprintf(&sb, "%s %s %s\n", src, dst, start)
 		}
-		if i%5 != 0 {
-			dst = fmt.Sprintf("10.1.%d.%d", i%13, i%4)
+		b := NewBatch(0, 0)
+		sc := flowlog.NewScanner(strings.NewReader(sb.String()), flowlog.ScanOptions{})
+		for {
+			r, err := sc.Next()
+			if err != nil {
+				break
+			}
+			b.Append(r, sc.Format())
 		}
-		start := "-"
-		if i%17 != 0 {
-			start = fmt.Sprint(1709251200 + (i*7919)%86400)
+		const groupRows = 700
+		got := b.order(groupRows)
+
+		// An address is its text, or nil for null, which sorts first.
+		addr := func(id flowlog.FieldID, row uint32) *string {
+			c := b.cols[id]
+			if v := c.id(int(row)); v != 0 {
+				return &c.vals[v]
+			}
+			return nil
 		}
-		fmt.Fprintf(&sb, "%s %s %s\n", src, dst, start)
-	}
-	b := NewBatch(0, 0)
-	sc := flowlog.NewScanner(strings.NewReader(sb.String()), flowlog.ScanOptions{})
-	for {
-		r, err := sc.Next()
-		if err != nil {
-			break
+		compareAddr = func(x, y *string) int {
+			switch {
+			case x == nil && y == nil:
+				return 0
+			case x == nil:
+				return -1
+			case y == nil:
+				return 1
+			}
+			return stdcmp.Compare(*x, *y)
 		}
-		b.Append(r, sc.Format())
-	}
-	fast := b.order()
-	perm := make([]uint32, b.Len())
-	for i := range perm {
-		perm[i] = uint32(i)
-	}
-	slow := b.orderSlow(perm, rankColumn(b.cols[flowlog.SrcAddr]), rankColumn(b.cols[flowlog.DstAddr]))
-	if diff := cmp.Diff(slow, fast); diff != "" {
-		t.Errorf("packed-key order differs from the comparison order:\n%s", diff)
+		// conv is a row's conversation: the lower of its two addresses,
+		// whether that is the destination, and the other address.
+		type conversation struct {
+			lower, other *string
+			lowerIsDst   bool
+		}
+		conv := func(row uint32) conversation {
+			s, d := addr(flowlog.SrcAddr, row), addr(flowlog.DstAddr, row)
+			if compareAddr(s, d) > 0 {
+				return conversation{d, s, true}
+			}
+			return conversation{s, d, false}
+		}
+		want := make([]uint32, b.Len())
+		for i := range want {
+			want[i] = uint32(i)
+		}
+		slices.SortStableFunc(want, func(x, y uint32) int {
+			vx, sx := b.cols[flowlog.Start].int(int(x))
+			vy, sy := b.cols[flowlog.Start].int(int(y))
+			if sx != sy {
+				if !sx {
+					return -1
+				}
+				return 1
+			}
+			return stdcmp.Compare(vx, vy)
+		})
+		for lo := 0; lo < len(want); lo += groupRows {
+			slices.SortStableFunc(want[lo:min(lo+groupRows, len(want))], func(x, y uint32) int {
+				cx, cy := conv(x), conv(y)
+				if c := compareAddr(cx.lower, cy.lower); c != 0 {
+					return c
+				}
+				if cx.lowerIsDst != cy.lowerIsDst {
+					if cx.lowerIsDst {
+						return 1
+					}
+					return -1
+				}
+				return compareAddr(cx.other, cy.other)
+			})
+		}
+		if !slices.Equal(want, got) {
+			t.Errorf("wide=%v: order differs from its definition", wide)
+		}
 	}
 }
 
