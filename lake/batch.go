@@ -396,9 +396,6 @@ func (b *Batch) StartRange() (lo, hi int64, ok bool) {
 func (b *Batch) order(groupRows int) []uint32 {
 	b.finish()
 	perm := b.timeOrder()
-	if groupRows <= 0 {
-		groupRows = DefaultRowGroupRows
-	}
 	sc, dc := b.cols[flowlog.SrcAddr], b.cols[flowlog.DstAddr]
 	src, dst := jointRanks(sc, dc)
 	rank := func(r []uint32, c *column, row uint32) uint64 {
