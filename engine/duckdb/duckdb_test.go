@@ -75,6 +75,8 @@ func TestRefused(t *testing.T) {
 		{"SELECT st_point(1, 2)", engine.Invalid, "exists in the spatial extension.: flowlens never installs or loads extensions"},
 		{"SELECT * FROM glob('/etc/*')", engine.Refused, "queries may read only the lake's files"},
 		{"SELECT * FROM query('SELECT * FROM read_csv(''/etc/passwd'')')", engine.Refused, "queries may read only the lake's files"},
+		{"SELECT * FROM query('COPY (SELECT 1) TO ''" + outFile + "''')", engine.Invalid, "Expected a single SELECT statement"},
+		{"SELECT * FROM query('CREATE OR REPLACE TEMP VIEW flows AS SELECT 1 AS x')", engine.Invalid, "Expected a single SELECT statement"},
 		{"SELECT count(*) FROM read_parquet('" + outside + "/*/*/*/*.parquet')", engine.Refused, "queries may read only the lake's files"},
 		{"SELECT count(*) FROM read_parquet('" + e.Lake() + "/../../outside/*/*/*/*.parquet')", engine.Refused, "queries may read only the lake's files"},
 		{"COPY (SELECT 1) TO '" + outFile + "'", engine.Refused, "only a SELECT statement may run, not COPY"},
