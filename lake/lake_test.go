@@ -210,6 +210,33 @@ func TestFileOrder(t *testing.T) {
 	}
 }
 
+func TestActionRowGroups(t *testing.T) {
+	// No row group mixes actions, so a filter on action skips the others by
+	// their statistics; NODATA records (null action) come first.
+	var b strings.Builder
+	b.WriteString("srcaddr start action log-status\n")
+	for i := 0; i < 12; i++ {
+		action, status := []string{"ACCEPT", "REJECT", "-"}[i%3], "OK"
+		if action == "-" {
+			status = "NODATA"
+		}
+		fmt.Fprintf(&b, "10.0.0.%d %d %s %s\n", i, 1709251200+i*60, action, status)
+	}
+	dir := t.TempDir()
+	ingestText(t, open(t, dir), b.String(), "")
+	got := query(t, duck(t), fmt.Sprintf(`SELECT row_group_id, row_group_num_rows, coalesce(stats_min_value, 'null'), coalesce(stats_max_value, 'null')
+		FROM parquet_metadata('%s') WHERE path_in_schema = 'action' ORDER BY row_group_id`, glob(dir)))
+	// The test lake cuts row groups of 2 rows.
+	want := [][]string{
+		{"0", "2", "null", "null"}, {"1", "2", "null", "null"},
+		{"2", "2", "ACCEPT", "ACCEPT"}, {"3", "2", "ACCEPT", "ACCEPT"},
+		{"4", "2", "REJECT", "REJECT"}, {"5", "2", "REJECT", "REJECT"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("row groups by action (-want +got):\n%s", diff)
+	}
+}
+
 // files lists the data files in the partition folders, relative to the table.
 func files(t testing.TB, dir string) []string {
 	t.Helper()
@@ -504,7 +531,8 @@ func TestExtraJSON(t *testing.T) {
 
 func TestOrder(t *testing.T) {
 	// order agrees with a comparison sort written from its definition: rows
-	// cut into row groups by start (nulls first, ties in input order), then
+	// grouped by action (as text, nulls first), each action's rows cut into
+	// row groups by start (nulls first, ties in input order), then
 	// within each ordered by conversation (the lower of srcaddr and dstaddr
 	// as text, nulls first; rows where it is the source first; the other
 	// address), keeping start order among equals. The wide case takes the
@@ -512,9 +540,15 @@ func TestOrder(t *testing.T) {
 	var compareAddr func(x, y *string) int
 	for _, wide := range []bool{false, true} {
 		var sb strings.Builder
-		sb.WriteString("srcaddr dstaddr start\n")
+		sb.WriteString("srcaddr dstaddr start action\n")
 		for i := 0; i < 5000; i++ {
-			src, dst, start := "-", "-", "-"
+			src, dst, start, action := "-", "-", "-", "ACCEPT"
+			switch {
+			case i%9 == 0:
+				action = "-"
+			case i%4 == 1:
+				action = "REJECT"
+			}
 			if i%7 != 0 {
 				src = fmt.Sprintf("10.0.%d.%d", i%3, i%11)
 			}
@@ -528,7 +562,7 @@ func TestOrder(t *testing.T) {
 				}
 				start = fmt.Sprint(v)
 			}
-			fmt.Fprintf(&sb, "%s %s %s\n", src, dst, start)
+			fmt.Fprintf(&sb, "%s %s %s %s\n", src, dst, start, action)
 		}
 		b := NewBatch(0, 0)
 		sc := flowlog.NewScanner(strings.NewReader(sb.String()), flowlog.ScanOptions{})
@@ -540,7 +574,7 @@ func TestOrder(t *testing.T) {
 			b.Append(r, sc.Format())
 		}
 		const groupRows = 700
-		got := b.order(groupRows)
+		got, gotEnds := b.order(groupRows)
 
 		// An address is its text, or nil for null, which sorts first.
 		addr := func(id flowlog.FieldID, row uint32) *string {
@@ -589,8 +623,17 @@ func TestOrder(t *testing.T) {
 			}
 			return stdcmp.Compare(vx, vy)
 		})
-		for lo := 0; lo < len(want); lo += groupRows {
-			slices.SortStableFunc(want[lo:min(lo+groupRows, len(want))], func(x, y uint32) int {
+		slices.SortStableFunc(want, func(x, y uint32) int {
+			return compareAddr(addr(flowlog.Action, x), addr(flowlog.Action, y))
+		})
+		var ends []int
+		for lo := 0; lo < len(want); {
+			hi := lo + 1
+			for hi < len(want) && hi-lo < groupRows && compareAddr(addr(flowlog.Action, want[lo]), addr(flowlog.Action, want[hi])) == 0 {
+				hi++
+			}
+			ends = append(ends, hi)
+			slices.SortStableFunc(want[lo:hi], func(x, y uint32) int {
 				cx, cy := conv(x), conv(y)
 				if c := compareAddr(cx.lower, cy.lower); c != 0 {
 					return c
@@ -603,9 +646,13 @@ func TestOrder(t *testing.T) {
 				}
 				return compareAddr(cx.other, cy.other)
 			})
+			lo = hi
 		}
 		if !slices.Equal(want, got) {
 			t.Errorf("wide=%v: order differs from its definition", wide)
+		}
+		if !slices.Equal(ends, gotEnds) {
+			t.Errorf("wide=%v: row groups end at %v, want %v", wide, gotEnds, ends)
 		}
 	}
 }

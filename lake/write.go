@@ -65,11 +65,11 @@ func WriteFile(w io.Writer, b *Batch, o WriteOptions) (FileInfo, error) {
 	pw := parquet.NewGenericWriter[any](cw, si.schema,
 		parquet.Compression(&zstd.Codec{Level: o.Level, Concurrency: 1}),
 		parquet.CreatedBy("flowlens", "", ""),
-		parquet.KeyValueMetadata("flowlens.sort", "row groups by start; within them by lower address, direction, other address, start"),
+		parquet.KeyValueMetadata("flowlens.sort", "row groups by action, then start; within them by lower address, direction, other address, start"),
 		parquet.MaxRowsPerRowGroup(int64(o.RowGroupRows)),
 		parquet.PageBufferSize(1<<20),
 	)
-	perm := b.order(o.RowGroupRows)
+	perm, ends := b.order(o.RowGroupRows)
 	info := FileInfo{Rows: int64(b.n)}
 	info.MinStart, info.MaxStart, _ = b.StartRange()
 
@@ -92,8 +92,8 @@ func WriteFile(w io.Writer, b *Batch, o WriteOptions) (FileInfo, error) {
 		return nil
 	}
 	var firstErr error
-	for lo := 0; lo < b.n; lo += o.RowGroupRows {
-		hi := min(lo+o.RowGroupRows, b.n)
+	lo := 0
+	for _, hi := range ends {
 		if len(pending) == o.Parallel {
 			if err := commit(pending[0]); err != nil && firstErr == nil {
 				firstErr = err
@@ -103,9 +103,11 @@ func WriteFile(w io.Writer, b *Batch, o WriteOptions) (FileInfo, error) {
 		gr := &group{rg: pw.BeginRowGroup(), done: make(chan struct{})}
 		pending = append(pending, gr)
 		info.RowGroups++
+		rows := perm[lo:hi]
+		lo = hi
 		go func() {
 			defer close(gr.done)
-			gr.err = b.writeRowGroup(gr.rg, perm[lo:hi], si)
+			gr.err = b.writeRowGroup(gr.rg, rows, si)
 		}()
 	}
 	for _, gr := range pending {

@@ -89,7 +89,7 @@ func BenchmarkWritePath(b *testing.B) {
 			defs = append(defs, `"`+col.Name+`" `+typ)
 		}
 		out := filepath.Join(b.TempDir(), "f.parquet")
-		perm := batch.order(DefaultRowGroupRows)
+		perm, _ := batch.order(DefaultRowGroupRows)
 		args := make([]driver.Value, flowlog.NumFields+1)
 		for range b.N {
 			if _, err := db.Exec("CREATE OR REPLACE TABLE t (" + strings.Join(defs, ",") + ")"); err != nil {
