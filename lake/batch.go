@@ -382,8 +382,9 @@ func (b *Batch) StartRange() (lo, hi int64, ok bool) {
 // order returns the row order of a file and the end of each of its row
 // groups, which hold at most groupRows rows. Rows are first grouped by action
 // (as text, nulls first: NODATA and SKIPDATA records, ACCEPT, REJECT), so no
-// row group mixes actions and a filter on action, such as the security
-// queries' action = 'REJECT', skips the other row groups by their statistics.
+// row group mixes actions (except an action of fewer than groupRows/16 rows,
+// see actionOrder) and a filter on action, such as the security queries'
+// action = 'REJECT', skips the other row groups by their statistics.
 // Each action's rows are cut into row groups in order of start (nulls first),
 // so each row group covers its own start range and time filters prune whole
 // row groups. Within a row group, rows are ordered by conversation: by the
@@ -399,7 +400,7 @@ func (b *Batch) StartRange() (lo, hi int64, ok bool) {
 // srcaddr, dstaddr and start, and the guide's queries run as fast or faster.
 func (b *Batch) order(groupRows int) (perm []uint32, ends []int) {
 	b.finish()
-	perm = b.actionOrder(b.timeOrder())
+	perm, groups := b.actionOrder(b.timeOrder(), groupRows/16)
 	sc, dc := b.cols[flowlog.SrcAddr], b.cols[flowlog.DstAddr]
 	src, dst := jointRanks(sc, dc)
 	rank := func(r []uint32, c *column, row uint32) uint64 {
@@ -415,7 +416,7 @@ func (b *Batch) order(groupRows int) (perm []uint32, ends []int) {
 	type key struct{ lower, rest uint64 }
 	keys := make([]key, min(groupRows, b.n))
 	sorted := make([]uint32, min(groupRows, b.n))
-	for _, class := range b.actionEnds(perm) {
+	for _, class := range groups {
 		for lo := class[0]; lo < class[1]; lo += groupRows {
 			hi := min(lo+groupRows, class[1])
 			ends = append(ends, hi)
@@ -444,46 +445,60 @@ func (b *Batch) order(groupRows int) (perm []uint32, ends []int) {
 	return perm, ends
 }
 
-// actionOrder returns perm stably reordered by action (as text, nulls first).
-func (b *Batch) actionOrder(perm []uint32) []uint32 {
+// actionOrder returns perm (rows in order of start) stably grouped by action
+// (as text, nulls first), and the [start, end) positions of each group. An
+// action with fewer than minRows rows (the few NODATA records of a file, the
+// REJECT records of a small one) joins the next action's group (the last one
+// joins the group before it), so that a small file is not cut into row groups
+// whose metadata outweighs their rows; the group's rows stay in start order.
+func (b *Batch) actionOrder(perm []uint32, minRows int) ([]uint32, [][2]int) {
 	act := b.cols[flowlog.Action]
-	if act == nil {
-		return perm
+	if act == nil || len(perm) == 0 {
+		return perm, [][2]int{{0, len(perm)}}
 	}
 	ranks, _ := jointRanks(act, nil)
-	// A counting sort: flow logs have two or three actions.
-	start := make([]int, len(act.vals)+1)
+	count := make([]int, len(act.vals))
 	for _, row := range perm {
-		start[ranks[act.id(int(row))]+1]++
+		count[ranks[act.id(int(row))]]++
 	}
-	for i := 1; i < len(start); i++ {
-		start[i] += start[i-1]
+	// group[r] is the group of the action of rank r; size the rows of each.
+	group := make([]int, len(count))
+	var size []int
+	for r, n := range count {
+		if n == 0 {
+			continue
+		}
+		if len(size) == 0 || size[len(size)-1] >= minRows {
+			size = append(size, 0)
+		}
+		group[r] = len(size) - 1
+		size[len(size)-1] += n
+	}
+	if k := len(size); k > 1 && size[k-1] < minRows {
+		for r := range group {
+			if group[r] == k-1 {
+				group[r] = k - 2
+			}
+		}
+		size[k-2] += size[k-1]
+		size = size[:k-1]
+	}
+	// A stable counting sort by group.
+	bounds := make([][2]int, len(size))
+	next := make([]int, len(size))
+	for g, n := range size {
+		if g > 0 {
+			next[g] = bounds[g-1][1]
+		}
+		bounds[g] = [2]int{next[g], next[g] + n}
 	}
 	out := make([]uint32, len(perm))
 	for _, row := range perm {
-		r := ranks[act.id(int(row))]
-		out[start[r]] = row
-		start[r]++
+		g := group[ranks[act.id(int(row))]]
+		out[next[g]] = row
+		next[g]++
 	}
-	return out
-}
-
-// actionEnds returns the [start, end) positions of each action's rows in
-// perm, which actionOrder grouped by action.
-func (b *Batch) actionEnds(perm []uint32) [][2]int {
-	act := b.cols[flowlog.Action]
-	if act == nil || len(perm) == 0 {
-		return [][2]int{{0, len(perm)}}
-	}
-	var out [][2]int
-	lo := 0
-	for i := 1; i <= len(perm); i++ {
-		if i == len(perm) || act.id(int(perm[i])) != act.id(int(perm[lo])) {
-			out = append(out, [2]int{lo, i})
-			lo = i
-		}
-	}
-	return out
+	return out, bounds
 }
 
 // timeOrder returns the rows in order of start, nulls first, ties in row order.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -535,18 +536,28 @@ func TestOrder(t *testing.T) {
 	// row groups by start (nulls first, ties in input order), then
 	// within each ordered by conversation (the lower of srcaddr and dstaddr
 	// as text, nulls first; rows where it is the source first; the other
-	// address), keeping start order among equals. The wide case takes the
-	// comparison path for start ranges over 2^31 seconds.
+	// address), keeping start order among equals. An action of fewer than
+	// groupRows/16 rows joins the next action's rows, the last one the rows
+	// before it. The wide case takes the comparison path for start ranges
+	// over 2^31 seconds.
 	var compareAddr func(x, y *string) int
-	for _, wide := range []bool{false, true} {
+	for _, tc := range []struct {
+		wide               bool
+		nullMod, rejectMod int
+	}{
+		{false, 9, 4},   // three actions of hundreds of rows
+		{true, 250, 4},  // 20 NODATA rows join the ACCEPT ones
+		{false, 9, 400}, // 12 REJECT rows join the ACCEPT ones
+	} {
+		wide := tc.wide
 		var sb strings.Builder
 		sb.WriteString("srcaddr dstaddr start action\n")
 		for i := 0; i < 5000; i++ {
 			src, dst, start, action := "-", "-", "-", "ACCEPT"
 			switch {
-			case i%9 == 0:
+			case i%tc.nullMod == 0:
 				action = "-"
-			case i%4 == 1:
+			case i%tc.rejectMod == 1:
 				action = "REJECT"
 			}
 			if i%7 != 0 {
@@ -623,13 +634,42 @@ func TestOrder(t *testing.T) {
 			}
 			return stdcmp.Compare(vx, vy)
 		})
+		// Number the actions' groups: in text order (null first), a group
+		// closes once it has groupRows/16 rows; a small last group joins the
+		// one before it.
+		actionText := func(row uint32) string {
+			if a := addr(flowlog.Action, row); a != nil {
+				return "=" + *a
+			}
+			return "" // null: before every text
+		}
+		rows := map[string]int{}
+		for _, row := range want {
+			rows[actionText(row)]++
+		}
+		actions := slices.Sorted(maps.Keys(rows))
+		groupOf, groupRowsOf := map[string]int{}, []int{}
+		for _, a := range actions {
+			if len(groupRowsOf) == 0 || groupRowsOf[len(groupRowsOf)-1] >= groupRows/16 {
+				groupRowsOf = append(groupRowsOf, 0)
+			}
+			groupOf[a] = len(groupRowsOf) - 1
+			groupRowsOf[len(groupRowsOf)-1] += rows[a]
+		}
+		if k := len(groupRowsOf); k > 1 && groupRowsOf[k-1] < groupRows/16 {
+			for a, g := range groupOf {
+				if g == k-1 {
+					groupOf[a] = k - 2
+				}
+			}
+		}
 		slices.SortStableFunc(want, func(x, y uint32) int {
-			return compareAddr(addr(flowlog.Action, x), addr(flowlog.Action, y))
+			return stdcmp.Compare(groupOf[actionText(x)], groupOf[actionText(y)])
 		})
 		var ends []int
 		for lo := 0; lo < len(want); {
 			hi := lo + 1
-			for hi < len(want) && hi-lo < groupRows && compareAddr(addr(flowlog.Action, want[lo]), addr(flowlog.Action, want[hi])) == 0 {
+			for hi < len(want) && hi-lo < groupRows && groupOf[actionText(want[lo])] == groupOf[actionText(want[hi])] {
 				hi++
 			}
 			ends = append(ends, hi)
@@ -649,10 +689,10 @@ func TestOrder(t *testing.T) {
 			lo = hi
 		}
 		if !slices.Equal(want, got) {
-			t.Errorf("wide=%v: order differs from its definition", wide)
+			t.Errorf("%+v: order differs from its definition", tc)
 		}
 		if !slices.Equal(ends, gotEnds) {
-			t.Errorf("wide=%v: row groups end at %v, want %v", wide, gotEnds, ends)
+			t.Errorf("%+v: row groups end at %v, want %v", tc, gotEnds, ends)
 		}
 	}
 }
