@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/big"
 	"os"
@@ -327,14 +328,15 @@ func (e *Engine) Explain(ctx context.Context, req engine.Request) (string, error
 		if err != nil {
 			return err
 		}
-		ex, err := c.Prepare("EXPLAIN ANALYZE " + req.SQL)
+		const explain = "EXPLAIN ANALYZE "
+		ex, err := c.Prepare(explain + req.SQL)
 		if err != nil {
 			return &prepareError{err}
 		}
 		defer ex.Close()
 		rows, err := ex.(driver.StmtQueryContext).QueryContext(ctx, nil)
 		if err != nil {
-			return err
+			return &wrapError{err: err, sql: explain + req.SQL, offset: len(explain)}
 		}
 		defer rows.Close()
 		dest := make([]driver.Value, len(rows.Columns()))
@@ -342,7 +344,7 @@ func (e *Engine) Explain(ctx context.Context, req engine.Request) (string, error
 			if err := rows.Next(dest); err == io.EOF {
 				return nil
 			} else if err != nil {
-				return err
+				return &wrapError{err: err, sql: explain + req.SQL, offset: len(explain)}
 			}
 			fmt.Fprintln(&plan, dest[len(dest)-1])
 		}
@@ -369,7 +371,10 @@ func (e *Engine) withStatement(ctx context.Context, req engine.Request, fn func(
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	if e.dataDir != "" {
+	// A data folder that does not exist holds no lake to lock, and a query
+	// must not create one (a mistyped --data would leave a stray folder
+	// behind); the view is then the empty placeholder.
+	if _, err := os.Stat(e.dataDir); e.dataDir != "" && !errors.Is(err, fs.ErrNotExist) {
 		release, err := lake.ReadLock(e.dataDir)
 		if err != nil {
 			return &engine.Error{Kind: engine.Runtime, Msg: fmt.Sprintf("lock the lake for reading: %v", err), Pos: -1, Err: err}
@@ -589,22 +594,33 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 	// driver materialises whole results. The wrap is used only when DuckDB
 	// accepts it as one SELECT with the same columns; otherwise the statement
 	// runs as it is and the cap applies while reading.
-	exec := st
-	if ws, err := c.Prepare(wrapLimit(query, maxRows+1)); err == nil {
+	exec, wrapped := st, wrapLimit(query, maxRows+1)
+	if ws, err := c.Prepare(wrapped); err == nil {
 		if wn, err := checkSelect(ws, ""); err == nil && slices.Equal(wn, names) {
 			defer ws.Close()
 			exec = ws
 		} else {
 			ws.Close()
+			wrapped = ""
 		}
+	} else {
+		wrapped = ""
 	}
 	q, ok := exec.(driver.StmtQueryContext)
 	if !ok {
 		return fmt.Errorf("unexpected driver statement %T", exec)
 	}
+	// Errors of the wrapped statement carry its text, so that the position
+	// DuckDB renders maps back to the user's query.
+	inWrap := func(err error) error {
+		if wrapped == "" {
+			return err
+		}
+		return &wrapError{err: err, sql: wrapped, offset: len(wrapPrefix)}
+	}
 	rows, err := q.QueryContext(ctx, nil)
 	if err != nil {
-		return err
+		return inWrap(err)
 	}
 	defer rows.Close()
 	cols := rows.Columns()
@@ -624,7 +640,7 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 			return nil
 		}
 		if err != nil {
-			return err
+			return inWrap(err)
 		}
 		if len(res.Rows) == maxRows {
 			res.Truncated = true
@@ -633,8 +649,21 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 		row := make([]any, len(dest))
 		for i, v := range dest {
 			row[i] = normalize(v)
-			if t, ok := row[i].(time.Time); ok && res.Columns[i].Type == "DATE" {
-				row[i] = t.Format("2006-01-02")
+			if t, ok := row[i].(time.Time); ok {
+				// The driver gives dates and times of day as time.Time;
+				// they come out as DuckDB writes them.
+				switch res.Columns[i].Type {
+				case "DATE":
+					row[i] = t.Format("2006-01-02")
+				case "TIME":
+					row[i] = t.Format("15:04:05.999999")
+				case "TIMETZ", "TIME WITH TIME ZONE":
+					layout := "15:04:05.999999-07"
+					if _, off := t.Zone(); off%3600 != 0 {
+						layout += ":00"
+					}
+					row[i] = t.Format(layout)
+				}
 			}
 		}
 		res.Rows = append(res.Rows, row)
@@ -671,12 +700,59 @@ func checkSelect(st driver.Stmt, query string) ([]string, error) {
 	return names, nil
 }
 
+// intervalText writes an interval as DuckDB does (CAST(i AS VARCHAR)):
+// "1 year 2 months 3 days 04:05:06.5", "-01:00:00", "00:00:00".
+func intervalText(i duck.Interval) string {
+	var parts []string
+	unit := func(n int64, name string) {
+		if n == 0 {
+			return
+		}
+		if n != 1 && n != -1 {
+			name += "s"
+		}
+		parts = append(parts, strconv.FormatInt(n, 10)+" "+name)
+	}
+	years := int64(i.Months) / 12
+	unit(years, "year")
+	unit(int64(i.Months)-years*12, "month")
+	unit(int64(i.Days), "day")
+	if i.Micros != 0 || len(parts) == 0 {
+		sign, us := "", uint64(i.Micros)
+		if i.Micros < 0 {
+			sign, us = "-", uint64(-(i.Micros+1))+1 // also for math.MinInt64
+		}
+		const second, hour = 1_000_000, 3_600_000_000
+		t := fmt.Sprintf("%s%02d:%02d:%02d", sign, us/hour, us%hour/(60*second), us%(60*second)/second)
+		if f := us % second; f != 0 {
+			t += strings.TrimRight(fmt.Sprintf(".%06d", f), "0")
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, " ")
+}
+
+// wrapPrefix is what wrapLimit puts before the query, so that a byte offset
+// in the wrapped statement less len(wrapPrefix) is the same offset in the query.
+const wrapPrefix = "SELECT * FROM (\n"
+
 // wrapLimit returns query as a subquery under a LIMIT. The newline before the
 // closing parenthesis ends a trailing -- comment.
 func wrapLimit(query string, n int) string {
 	body := strings.TrimRight(query, " \t\r\n;")
-	return "SELECT * FROM (\n" + body + "\n) AS flowlens_result LIMIT " + strconv.Itoa(n)
+	return wrapPrefix + body + "\n) AS flowlens_result LIMIT " + strconv.Itoa(n)
 }
+
+// wrapError is an error of running statement sql, which holds the user's
+// query from byte offset on (the LIMIT wrap, EXPLAIN ANALYZE).
+type wrapError struct {
+	err    error
+	sql    string
+	offset int
+}
+
+func (w *wrapError) Error() string { return w.err.Error() }
+func (w *wrapError) Unwrap() error { return w.err }
 
 // normalize turns a driver value into one of the Result value types.
 func normalize(v driver.Value) any {
@@ -712,8 +788,7 @@ func normalize(v driver.Value) any {
 	case duck.Decimal:
 		return x.Float64()
 	case duck.Interval:
-		d := time.Duration(x.Micros) * time.Microsecond
-		return fmt.Sprintf("%d months %d days %s", x.Months, x.Days, d)
+		return intervalText(x)
 	case duck.UUID:
 		return x.String()
 	case *duck.UUID:
@@ -778,14 +853,32 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 			out.Kind = engine.Runtime
 		case duck.ErrorTypeMissingExtension, duck.ErrorTypeAutoLoad:
 			out.Kind = engine.Refused
+		case duck.ErrorTypeConversion, duck.ErrorTypeOutOfRange, duck.ErrorTypeDivideByZero:
+			// The query's own expressions failed on a value: its author
+			// fixes them (TRY_CAST, a wider type), however late they failed.
+			out.Kind = engine.Invalid
+			if de.Type == duck.ErrorTypeConversion {
+				out.Hint = "TRY_CAST(x AS type) gives NULL instead of failing on values that do not convert"
+			}
 		}
 	}
 	msg := full
 	if i := strings.LastIndex(full, lineMarker); i >= 0 {
 		msg = full[:i]
-		out.Pos = errorPosition(query, full[i+2:])
+		var we *wrapError
+		if errors.As(err, &we) {
+			if p := errorPosition(we.sql, full[i+2:]) - we.offset; p >= 0 && p <= len(query) {
+				out.Pos = p
+			}
+		} else {
+			out.Pos = errorPosition(query, full[i+2:])
+		}
+		// DuckDB may point at the blanks before the word it means.
+		for out.Pos >= 0 && out.Pos < len(query) && strings.IndexByte(" \t\r\n", query[out.Pos]) >= 0 {
+			out.Pos++
+		}
 	}
-	msg = strings.TrimSpace(msg)
+	msg = shortenCandidates(strings.TrimSpace(msg))
 	switch out.Kind {
 	case engine.Refused:
 		if strings.Contains(msg, "file system operations are disabled") {
@@ -813,6 +906,24 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 	}
 	out.Msg = msg
 	return out
+}
+
+// maxCandidates is how many of DuckDB's candidate functions an error lists.
+const maxCandidates = 4
+
+// shortenCandidates cuts the list of candidate functions that DuckDB appends
+// to a binder error (every overload of +, some fifty lines) to its first few.
+func shortenCandidates(msg string) string {
+	head, list, ok := strings.Cut(msg, "Candidate functions:\n")
+	if !ok {
+		return msg
+	}
+	lines := strings.Split(list, "\n")
+	if len(lines) <= maxCandidates+1 {
+		return msg
+	}
+	return head + "Candidate functions:\n" + strings.Join(lines[:maxCandidates], "\n") +
+		fmt.Sprintf("\n\t… and %d more", len(lines)-maxCandidates)
 }
 
 // errorPosition reads the byte offset in query that DuckDB's error rendering

@@ -151,7 +151,17 @@ func TestErrors(t *testing.T) {
 		{"SELECT srcaddr\nFROM vpc_flow_logs\nWHERE nosuch = 1", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch = 1"},
 		{"SELECT * FROM vpc_flow_log", engine.Invalid, "the lake is the view vpc_flow_logs", "vpc_flow_log"},
 		{"SELECT srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, \"end\", action FROM vpc_flow_logs WHERE nosuch_column_far_to_the_right = 1", engine.Invalid, "nosuch_column_far_to_the_right", "nosuch_column_far"},
-		{"SELECT CAST(action AS INTEGER) FROM vpc_flow_logs", engine.Runtime, "Could not convert string 'ACCEPT'", ""},
+		// Conversion errors are the query's to fix (TRY_CAST), and the
+		// position DuckDB gives for the LIMIT-wrapped statement maps back.
+		{"SELECT CAST(action AS INTEGER) FROM vpc_flow_logs", engine.Invalid, "when casting from source column action: TRY_CAST", "CAST(action"},
+		{"SELECT srcaddr FROM vpc_flow_logs WHERE dstport = 'abc'", engine.Invalid, "Could not convert string 'abc' to INT32", "'abc'"},
+		{"SELECT srcaddr\nFROM vpc_flow_logs\nWHERE dstport = 'abc'", engine.Invalid, "Could not convert string 'abc' to INT32", "'abc'"},
+		{"SELECT bytes * 9223372036854775807 AS x FROM vpc_flow_logs", engine.Invalid, "Overflow in multiplication", ""},
+		// DuckDB points at the blanks before a name that follows a tab.
+		{"SELECT 1,\tnosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
+		{"SELECT srcaddr,\r\n  dstaddr,\r\n\t\tnosuch\r\nFROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch\r\n"},
+		// DuckDB lists every overload of +; a few are enough.
+		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sql, func(t *testing.T) {
@@ -162,6 +172,9 @@ func TestErrors(t *testing.T) {
 			}
 			if qe.Kind != tt.kind || !strings.Contains(qe.Error(), tt.msg) {
 				t.Errorf("got %v error %q, want %v containing %q", qe.Kind, qe.Error(), tt.kind, tt.msg)
+			}
+			if n := strings.Count(qe.Msg, "\n"); n > 8 {
+				t.Errorf("message of %d lines:\n%s", n+1, qe.Msg)
 			}
 			switch {
 			case tt.at == "" && qe.Pos >= 0:
@@ -300,6 +313,23 @@ func TestOpenViaRegistry(t *testing.T) {
 	}
 }
 
+// TestMissingDataFolder queries a data folder that does not exist (a typo in
+// --data): the answer is empty, and no folder appears.
+func TestMissingDataFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nosuch")
+	e, err := engine.Open(context.Background(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	if got := query(t, e, "SELECT count(*) AS n FROM flows"); got[0][0] != "0" {
+		t.Errorf("got %v rows, want 0", got)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("the query created %s (%v)", dir, err)
+	}
+}
+
 // TestConcurrentRanges runs ranged and unranged queries at once: the range
 // views of one query must never leak into another.
 func TestConcurrentRanges(t *testing.T) {
@@ -328,5 +358,30 @@ func TestConcurrentRanges(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestValueText checks that times of day and intervals come out as DuckDB
+// itself writes them (CAST(x AS VARCHAR)), not as Go renders its types.
+func TestValueText(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	exprs := []string{
+		"TIME '12:00:01'", "TIME '00:00:00'", "TIME '23:59:59.123456'", "TIME '08:30:00.5'",
+		"INTERVAL 90 MINUTE", "INTERVAL 0 SECOND", "INTERVAL 1 DAY", "INTERVAL 2 DAY",
+		"INTERVAL '1 year 2 months 3 days 04:05:06.5'", "INTERVAL 1 MONTH", "INTERVAL 13 MONTH",
+		"INTERVAL '-3 days -1 hour'", "INTERVAL '-00:00:00.25'", "INTERVAL 100 HOUR",
+		"to_timestamp(1709251260) - to_timestamp(1709251200)", "INTERVAL '-1 year'", "INTERVAL '-13 months -1 day'",
+		"TIMETZ '12:00:01+02'", "TIMETZ '12:00:01.25-05:30'",
+	}
+	for _, x := range exprs {
+		t.Run(x, func(t *testing.T) {
+			res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT " + x + " AS v, CAST(" + x + " AS VARCHAR) AS want"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := res.Rows[0][0], res.Rows[0][1]; got != want {
+				t.Errorf("got %#v, want %q", got, want)
+			}
+		})
 	}
 }
