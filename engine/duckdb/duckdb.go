@@ -37,6 +37,7 @@ import (
 	"unicode/utf8"
 
 	duck "github.com/duckdb/duckdb-go/v2"
+	"github.com/mattn/go-runewidth"
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/lake"
@@ -981,14 +982,23 @@ func errorPosition(query, rendering string) int {
 	if at < 0 {
 		return -1
 	}
-	// col counts characters (one column each, as DuckDB's ASCII rendering).
+	// col counts terminal columns, as DuckDB's rendering does: two for wide
+	// characters (東, 🚀), none for combining marks.
 	off := at
-	for n := 0; n < col && off < len(text); n++ {
-		_, size := utf8.DecodeRuneInString(text[off:])
+	for n := 0; n < col && off < len(text); {
+		r, size := utf8.DecodeRuneInString(text[off:])
 		off += size
+		n += columns.RuneWidth(r)
 	}
 	return start + off
 }
+
+// columns measures text as a terminal shows it, whatever the locale.
+var columns = func() *runewidth.Condition {
+	c := runewidth.NewCondition()
+	c.EastAsianWidth = false
+	return c
+}()
 
 // quoteString is the one function that turns text into a SQL string literal.
 func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

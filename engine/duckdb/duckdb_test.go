@@ -160,6 +160,9 @@ func TestErrors(t *testing.T) {
 		// DuckDB points at the blanks before a name that follows a tab.
 		{"SELECT 1,\tnosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
 		{"SELECT srcaddr,\r\n  dstaddr,\r\n\t\tnosuch\r\nFROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch\r\n"},
+		// DuckDB's caret counts wide characters as two columns.
+		{"SELECT '東京 🚀' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
+		{"SELECT 'Zürich 東京 🚀 and a long string so that DuckDB cuts the line' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}

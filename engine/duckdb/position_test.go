@@ -17,6 +17,7 @@ func TestErrorPosition(t *testing.T) {
 		{long, "LINE 1: ...dstport, protocol, packets, bytes FROM vpc_flow_logs WHERE nosuch = 1\n" +
 			strings.Repeat(" ", len("LINE 1: ...dstport, protocol, packets, bytes FROM vpc_flow_logs WHERE ")) + "^", strings.Index(long, "nosuch")},
 		{"SELECT é, bad", "LINE 1: SELECT é, bad\n                  ^", strings.Index("SELECT é, bad", "bad")},
+		{"SELECT '東京', bad", "LINE 1: SELECT '東京', bad\n                       ^", strings.Index("SELECT '東京', bad", "bad")},
 		{"SELECT 1", "LINE 3: SELECT 1\n        ^", -1}, // no such line
 		{"SELECT 1", "LINE 1: SELECT 2\n        ^", -1}, // not this query
 		{"SELECT 1", "LINE x: SELECT 1\n        ^", -1}, // not a number
