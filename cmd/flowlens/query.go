@@ -5,19 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
 
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
 	"github.com/flowlens/flowlens/insights"
 	"github.com/flowlens/flowlens/insights/compile"
+	"github.com/flowlens/flowlens/lake"
 )
 
 func init() { register(newQueryCmd) }
@@ -131,6 +135,9 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	if name, _, _ := strings.Cut(f.engine, "://"); name != "" && !slices.Contains(engine.Dialects(), name) {
+		return usageErrorf("--engine: unknown dialect %q (known: %s)", name, strings.Join(engine.Dialects(), ", "))
+	}
 	ctx := cmd.Context()
 	eng, err := engine.Open(ctx, f.engine, dataDir)
 	if err != nil {
@@ -148,8 +155,8 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 		_, err := fmt.Fprintln(g.stdout, strings.TrimRight(sql, "\n"))
 		return err
 	}
-	if _, err := os.Stat(engine.LakeDir(dataDir)); err != nil && f.engine == "" {
-		noticef("note: the lake %s has no data yet; flowlens ingest adds some", engine.LakeDir(dataDir))
+	if f.engine == "" {
+		lakeNotes(dataDir, r)
 	}
 	req := engine.Request{SQL: sql, Range: r, MaxRows: f.limit, Timeout: f.timeout}
 	if f.explain {
@@ -186,6 +193,29 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 	return nil
 }
 
+// lakeNotes says on stderr when the query cannot find any record: the data
+// folder does not exist (a mistyped --data), the lake is empty, or the time
+// range misses every record of the lake (--since 24h over imported history).
+func lakeNotes(dataDir string, r engine.Range) {
+	if _, err := os.Stat(dataDir); errors.Is(err, fs.ErrNotExist) {
+		noticef("note: the data folder %s does not exist; check --data, or add data with flowlens ingest", dataDir)
+		return
+	}
+	if _, err := os.Stat(engine.LakeDir(dataDir)); err != nil {
+		noticef("note: the lake %s has no data yet; flowlens ingest adds some", engine.LakeDir(dataDir))
+		return
+	}
+	st, err := lake.StatusOf(dataDir)
+	if err != nil || st.Records == 0 || r.IsZero() {
+		return
+	}
+	first, last := time.Unix(st.MinStart, 0).UTC(), time.Unix(st.MaxStart, 0).UTC()
+	if !r.To.IsZero() && !first.Before(r.To) || !r.From.IsZero() && last.Before(r.From) {
+		noticef("note: no record of the lake lies in the time range: their starts run from %s to %s",
+			first.Format(time.RFC3339), last.Format(time.RFC3339))
+	}
+}
+
 // readQuery returns the query text of the argument: the text itself, @FILE or -.
 func readQuery(cmd *cobra.Command, arg string) (string, error) {
 	var b []byte
@@ -196,6 +226,8 @@ func readQuery(cmd *cobra.Command, arg string) (string, error) {
 		if err != nil {
 			return "", &exitError{code: exitFailure, err: fmt.Errorf("read the query from standard input: %w", err)}
 		}
+	case arg == "@":
+		return "", usageErrorf("@ needs a file name: @FILE reads the query from FILE")
 	case strings.HasPrefix(arg, "@"):
 		b, err = os.ReadFile(arg[1:])
 		if err != nil {
@@ -204,7 +236,8 @@ func readQuery(cmd *cobra.Command, arg string) (string, error) {
 	default:
 		b = []byte(arg)
 	}
-	text := strings.TrimRight(string(b), " \t\r\n")
+	// Editors on Windows may start a file with a byte order mark.
+	text := strings.TrimRight(strings.TrimPrefix(string(b), "\ufeff"), " \t\r\n")
 	if strings.TrimSpace(text) == "" {
 		return "", usageErrorf("the query is empty")
 	}
@@ -285,25 +318,41 @@ func timeRange(f *queryFlags, now time.Time) (engine.Range, error) {
 	return r, nil
 }
 
-// parseSince reads a Go duration, or a number of days such as 7d.
+// parseSince reads a positive Go duration, or a number of days or weeks
+// such as 7d, 1.5d or 2w (as the other commands' durations).
 func parseSince(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 {
-			return 0, fmt.Errorf("%q is not a duration such as 90m, 24h or 7d", s)
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(n, 64)
+			if err != nil || !(f > 0) {
+				return 0, fmt.Errorf("%q is not a duration such as 90m, 24h, 7d or 2w", s)
+			}
+			if f*float64(u.unit) >= math.MaxInt64 {
+				return 0, fmt.Errorf("%q is too long: at most about 290 years", s)
+			}
+			return time.Duration(f * float64(u.unit)), nil
 		}
-		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a duration such as 90m, 24h or 7d", s)
+		return 0, fmt.Errorf("%q is not a duration such as 90m, 24h, 7d or 2w", s)
 	}
 	return d, nil
 }
 
+// maxUnix is 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+const maxUnix = 253402300799
+
 // parseTime reads RFC 3339 or Unix seconds.
 func parseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		if n > maxUnix {
+			// CloudWatch and JavaScript count milliseconds.
+			return time.Time{}, fmt.Errorf("%q is beyond the year 9999: milliseconds? %d is in seconds", s, n/1000)
+		}
 		return time.Unix(n, 0).UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
@@ -348,6 +397,10 @@ func compileInsights(text, dialect string) (string, error) {
 
 // queryError renders an engine error with the query line and a caret, and
 // picks the exit code: 2 for the query's own faults, 1 for the rest.
+//
+// The caret follows the message's first line; DuckDB's further lines
+// (candidate names, overloads) and the hint come after it. An error in the
+// SQL compiled from an Insights query shows that SQL's line and says so.
 func queryError(err error, text, sql, lang string) error {
 	qe := engine.AsError(err)
 	if qe == nil {
@@ -357,21 +410,27 @@ func queryError(err error, text, sql, lang string) error {
 	if qe.Kind == engine.Invalid || qe.Kind == engine.Refused {
 		code = exitUsage
 	}
-	var b strings.Builder
-	shown := sql
-	if lang == "insights" && sql != text {
-		b.WriteString("in the SQL compiled from the Insights query: ")
-	} else {
-		shown = text
+	compiled := lang == "insights" && sql != text
+	shown, label := text, "query"
+	if compiled {
+		shown, label = sql, "compiled SQL"
 	}
+	headline, details, _ := strings.Cut(qe.Msg, "\n")
+	var b strings.Builder
 	if start, end, ok := qe.Span(); ok && shown == qe.SQL {
 		line, col := lineCol(shown, start)
-		fmt.Fprintf(&b, "query:%d:%d: %s\n%s", line, col, qe.Msg, caret(shown, start, end))
+		fmt.Fprintf(&b, "%s:%d:%d: %s\n%s", label, line, col, headline, caret(shown, start, end))
 	} else {
-		fmt.Fprintf(&b, "query: %s", qe.Msg)
+		fmt.Fprintf(&b, "query: %s", headline)
+	}
+	if details != "" {
+		fmt.Fprintf(&b, "\n%s", details)
 	}
 	if qe.Hint != "" {
 		fmt.Fprintf(&b, "\nhint: %s", qe.Hint)
+	}
+	if compiled {
+		b.WriteString("\nnote: the error is in the SQL compiled from the Insights query; --print-sql shows it")
 	}
 	return &exitError{code: code, err: errors.New(b.String())}
 }
@@ -384,7 +443,8 @@ func lineCol(s string, off int) (int, int) {
 }
 
 // caret renders the line of s holding byte offset start, and below it a
-// caret under start, underlined to end (within the line).
+// caret under start, underlined to end (within the line). Columns are those
+// of a terminal: two for wide characters (東, 🚀), none for combining marks.
 func caret(s string, start, end int) string {
 	ls := strings.LastIndexByte(s[:start], '\n') + 1
 	le := len(s)
@@ -399,13 +459,20 @@ func caret(s string, start, end int) string {
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
-			b.WriteByte(' ')
+			b.WriteString(strings.Repeat(" ", termWidth.RuneWidth(r)))
 		}
 	}
 	b.WriteByte('^')
 	end = min(max(end, start), ls+len(line))
-	if n := utf8.RuneCountInString(s[start:end]); n > 1 {
+	if n := termWidth.StringWidth(s[start:end]); n > 1 {
 		b.WriteString(strings.Repeat("~", n-1))
 	}
 	return b.String()
 }
+
+// termWidth measures text as a terminal shows it, whatever the locale.
+var termWidth = func() *runewidth.Condition {
+	c := runewidth.NewCondition()
+	c.EastAsianWidth = false
+	return c
+}()

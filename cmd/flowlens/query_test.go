@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +33,10 @@ func queryData(t *testing.T) string {
 func TestQueryCommand(t *testing.T) {
 	data := queryData(t)
 	file := writeFile(t, "q.insights", []byte("filter action = \"REJECT\"\n| stats count(*) as n by srcaddr\n"))
+	// Editors on Windows start files with a byte order mark.
+	bomSQL := writeFile(t, "q.sql", []byte("\ufeffSELECT count(*) AS n FROM flows\r\n"))
+	bomInsights := writeFile(t, "q.insights", []byte("\ufefffilter action = \"REJECT\" | stats count(*) as n"))
+	missing := filepath.Join(t.TempDir(), "nosuch")
 	tests := []struct {
 		name   string
 		stdin  string
@@ -64,12 +70,29 @@ func TestQueryCommand(t *testing.T) {
 		{name: "bad time", args: []string{"--from", "yesterday", "SELECT 1"}, code: 2, stderr: "neither RFC 3339"},
 		{name: "empty", args: []string{"  "}, code: 2, stderr: "the query is empty"},
 		{name: "missing file", args: []string{"@/nonexistent/q.sql"}, code: 1, stderr: "read the query"},
+		{name: "bom sql", args: []string{"-o", "csv", "@" + bomSQL}, stdout: "n\n4"},
+		{name: "bom insights", args: []string{"-o", "csv", "@" + bomInsights}, stdout: "n\n2"},
+		{name: "at without file", args: []string{"@"}, code: 2, stderr: "@ needs a file name: @FILE"},
+		{name: "unknown engine", args: []string{"--engine", "nosuch", "SELECT 1"}, code: 2, stderr: `unknown dialect`},
+		{name: "conversion", args: []string{"SELECT srcaddr FROM flows\nWHERE dstport = 'ssh'"}, code: 2,
+			stderr: "flowlens: query:2:17: Conversion Error: Could not convert string 'ssh' to INT32\nWHERE dstport = 'ssh'\n                ^~~~~\nhint: TRY_CAST"},
+		{name: "details after the caret", args: []string{"SELECT srcaddr,\n  dstadr\nFROM flows"}, code: 2,
+			stderr: "flowlens: query:2:3: Binder Error: Referenced column \"dstadr\" not found in FROM clause!\n  dstadr\n  ^~~~~~\nCandidate bindings: \"dstaddr\""},
+		{name: "insights run-time error", args: []string{"fields bytes * 9223372036854775807 as x"}, code: 2,
+			stderr: "flowlens: query: Out of Range Error: Overflow in multiplication of INT64 (840 * 9223372036854775807)!\nnote: the error is in the SQL compiled from the Insights query; --print-sql shows it\n"},
+		{name: "missing data folder", args: []string{"--data", missing, "-o", "csv", "SELECT count(*) AS n FROM flows"}, stdout: "n\n0",
+			stderr: "note: the data folder " + missing + " does not exist; check --data, or add data with flowlens ingest"},
 		{name: "timeout", args: []string{"--timeout", "200ms", "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"}, code: 1,
 			stderr: "query stopped after its time limit of 200ms"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, errs := runCLI(t, tt.stdin, append([]string{"--data", data, "query"}, tt.args...)...)
+			if tt.name == "missing data folder" {
+				if _, err := os.Stat(missing); !os.IsNotExist(err) {
+					t.Errorf("the query created %s (%v)", missing, err)
+				}
+			}
 			if code != tt.code {
 				t.Fatalf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
 			}
@@ -135,7 +158,14 @@ func TestTimeRange(t *testing.T) {
 		{f: queryFlags{since: "7d"}, want: engine.Range{From: now.AddDate(0, 0, -7)}},
 		{f: queryFlags{from: "2024-03-01T00:00:00Z", to: "1709337600"},
 			want: engine.Range{From: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)}},
+		{f: queryFlags{since: "2w"}, want: engine.Range{From: now.AddDate(0, 0, -14)}},
+		{f: queryFlags{since: "1.5d"}, want: engine.Range{From: now.Add(-36 * time.Hour)}},
 		{f: queryFlags{since: "-1h"}, err: "not a duration"},
+		{f: queryFlags{since: "200000d"}, err: "too long"},
+		{f: queryFlags{since: "1e300w"}, err: "too long"},
+		{f: queryFlags{since: "NaNd"}, err: "not a duration"},
+		{f: queryFlags{from: "1709251200000"}, err: "beyond the year 9999: milliseconds? 1709251200 is in seconds"},
+		{f: queryFlags{to: "99999999999999999999"}, err: "neither RFC 3339"},
 		{f: queryFlags{since: "0d"}, err: "not a duration"},
 		{f: queryFlags{from: "1709337600", to: "1709337600"}, err: "is not before"},
 	}
@@ -161,5 +191,16 @@ func TestCaret(t *testing.T) {
 	}
 	if l, c := lineCol(q, off); l != 2 || c != 2 {
 		t.Errorf("lineCol = %d:%d, want 2:2", l, c)
+	}
+	// Wide characters take two columns on a terminal, combining marks none.
+	q = "SELECT '東京 🚀 e\u0301', nosuch"
+	off = strings.Index(q, "nosuch")
+	if got, want := caret(q, off, off+len("nosuch")), q+"\n"+strings.Repeat(" ", 20)+"^~~~~~"; got != want {
+		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
+	}
+	q = "SELECT x + '東京'"
+	off = strings.Index(q, "'")
+	if got, want := caret(q, off, len(q)), q+"\n           ^~~~~~"; got != want {
+		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
 	}
 }
