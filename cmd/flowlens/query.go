@@ -58,8 +58,9 @@ are Insights.
 
 QUERY is the query text, @FILE reads it from a file, - from standard input.
 
---since 24h (or 7d), or --from and --to (RFC 3339 or Unix seconds), keep records
-whose start lies in [from, to); only the day folders of that range are read.
+--since 24h (or 90m, 7d, 2w), or --from and --to (RFC 3339 or Unix seconds), keep
+records whose start lies in [from, to); only the day folders of that range are
+read. A note on stderr says when the range holds none of the lake's records.
 
 Output (-o): table (the default on a terminal), csv, json
 ({"columns": [...], "rows": [[...]], "stats": {"rows": N, "seconds": S}}) or ndjson
@@ -67,8 +68,8 @@ Output (-o): table (the default on a terminal), csv, json
 rows are printed; a note on stderr says when there were more.
 
 Errors point at the query: the line and a caret under the position. A query that
-does not parse, names unknown columns or is refused exits with 2; a query that
-fails while running (the time limit, I/O) exits with 1.
+does not parse, names unknown columns, fails on a value (a CAST, an overflow) or
+is refused exits with 2; a query stopped by the time limit or by I/O exits with 1.
 
 ` + exitCodesHelp,
 		Example: `  # Top talkers of the last day (Insights)
@@ -95,7 +96,7 @@ fails while running (the time limit, I/O) exits with 1.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.lang, "lang", "", "query language: insights or sql (default: told from the query)")
-	fl.StringVar(&f.since, "since", "", "only records that started within this long before now: 90m, 24h, 7d")
+	fl.StringVar(&f.since, "since", "", "only records that started within this long before now: 90m, 24h, 7d, 2w")
 	fl.StringVar(&f.from, "from", "", "only records that started at or after this time (RFC 3339 or Unix seconds)")
 	fl.StringVar(&f.to, "to", "", "only records that started before this time (RFC 3339 or Unix seconds)")
 	fl.IntVar(&f.limit, "limit", engine.DefaultMaxRows, "print at most this many rows")
@@ -420,8 +421,11 @@ func queryError(err error, text, sql, lang string) error {
 	if start, end, ok := qe.Span(); ok && shown == qe.SQL {
 		line, col := lineCol(shown, start)
 		fmt.Fprintf(&b, "%s:%d:%d: %s\n%s", label, line, col, headline, caret(shown, start, end))
-	} else {
+	} else if qe.Kind == engine.Invalid || qe.Kind == engine.Refused {
 		fmt.Fprintf(&b, "query: %s", headline)
+	} else {
+		// A time limit or an I/O error is not about a place in the query.
+		b.WriteString(headline)
 	}
 	if details != "" {
 		fmt.Fprintf(&b, "\n%s", details)

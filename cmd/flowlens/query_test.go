@@ -83,7 +83,7 @@ func TestQueryCommand(t *testing.T) {
 		{name: "missing data folder", args: []string{"--data", missing, "-o", "csv", "SELECT count(*) AS n FROM flows"}, stdout: "n\n0",
 			stderr: "note: the data folder " + missing + " does not exist; check --data, or add data with flowlens ingest"},
 		{name: "timeout", args: []string{"--timeout", "200ms", "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"}, code: 1,
-			stderr: "query stopped after its time limit of 200ms"},
+			stderr: "flowlens: query stopped after its time limit of 200ms\nhint: narrow the time range or raise --timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
