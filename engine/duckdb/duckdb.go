@@ -831,11 +831,12 @@ var (
 // without DuckDB's rendering of the query, and the position it points at.
 func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time.Duration, running bool) *engine.Error {
 	if ctx.Err() != nil {
-		msg := "query cancelled"
+		out := &engine.Error{Kind: engine.Timeout, Msg: "query cancelled", Pos: -1, SQL: query, Err: err}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			msg = fmt.Sprintf("query stopped after its time limit of %s", timeout)
+			out.Msg = fmt.Sprintf("query stopped after its time limit of %s", timeout)
+			out.Hint = "narrow the time range or raise --timeout"
 		}
-		return &engine.Error{Kind: engine.Timeout, Msg: msg, Hint: "narrow the time range or raise --timeout", Pos: -1, SQL: query, Err: err}
+		return out
 	}
 	out := &engine.Error{Kind: engine.Invalid, Pos: -1, SQL: query, Err: err}
 	if running {

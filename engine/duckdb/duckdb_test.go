@@ -276,6 +276,13 @@ func TestTimeoutAndRowCap(t *testing.T) {
 	if d := time.Since(began); d > 5*time.Second {
 		t.Errorf("the timeout took %s", d)
 	}
+	// Cancelling (Ctrl-C) is no time limit: no advice to raise it.
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	_, err = e.Query(ctx, engine.Request{SQL: "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"})
+	if qe := engine.AsError(err); qe == nil || qe.Kind != engine.Timeout || qe.Msg != "query cancelled" || qe.Hint != "" {
+		t.Errorf("got %#v, want a cancelled query without a hint", qe)
+	}
 	res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT start FROM vpc_flow_logs ORDER BY start DESC", MaxRows: 2})
 	if err != nil {
 		t.Fatal(err)
