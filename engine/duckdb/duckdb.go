@@ -266,7 +266,7 @@ func rangeWhere(r engine.Range) string {
 	day := func(t time.Time) string { return quoteString(t.UTC().Format("2006-01-02")) }
 	const part = "year || '-' || month || '-' || day"
 	if !r.From.IsZero() {
-		p = append(p, part+" >= "+day(r.From), "start >= "+strconv.FormatInt(r.From.Unix(), 10))
+		p = append(p, part+" >= "+day(r.From), "start >= "+strconv.FormatInt(ceilUnix(r.From), 10))
 	}
 	if !r.To.IsZero() {
 		// The last second the range holds decides the last day folder.
@@ -277,7 +277,7 @@ func rangeWhere(r engine.Range) string {
 }
 
 // ceilUnix is t in Unix seconds, rounded up, so that start < ceilUnix(t) keeps
-// every whole second before t.
+// every whole second before t and start >= ceilUnix(t) every one from t on.
 func ceilUnix(t time.Time) int64 {
 	s := t.Unix()
 	if t.Nanosecond() > 0 {

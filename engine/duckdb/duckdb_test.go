@@ -235,6 +235,8 @@ func TestRangePruning(t *testing.T) {
 		{engine.Range{From: day(2), To: day(3).Add(time.Second)}, 2, "2"},
 		{engine.Range{From: day(4)}, 2, "2"},
 		{engine.Range{To: day(2)}, 1, "1"},
+		// Records start on whole seconds: one at 00:00:00 is before 00:00:00.5.
+		{engine.Range{From: day(2).Add(500 * time.Millisecond), To: day(3)}, 1, "0"},
 	}
 	re := regexp.MustCompile(`Total Files Read: (\d+)`)
 	for _, tt := range tests {
