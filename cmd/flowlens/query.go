@@ -411,7 +411,7 @@ func queryError(err error, text, sql, lang string) error {
 	if qe.Kind == engine.Invalid || qe.Kind == engine.Refused {
 		code = exitUsage
 	}
-	compiled := lang == "insights" && sql != text
+	compiled := lang == "insights" && sql != text && code == exitUsage
 	shown, label := text, "query"
 	if compiled {
 		shown, label = sql, "compiled SQL"

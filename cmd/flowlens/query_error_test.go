@@ -37,6 +37,9 @@ func TestQueryError(t *testing.T) {
 			err: &engine.Error{Kind: engine.Invalid, Msg: "Conversion Error: no", Pos: at("CAST"), SQL: sql},
 			want: "compiled SQL:3:7: Conversion Error: no\nWHERE CAST(\"action\" AS INTEGER) = 1\n      ^~~~\n" +
 				"note: the error is in the SQL compiled from the Insights query; --print-sql shows it"},
+		{name: "compiled, not the query's fault", lang: "insights", text: "filter action = 1", sql: sql, code: exitFailure,
+			err:  &engine.Error{Kind: engine.Runtime, Msg: "Invalid Input Error: File 'x.parquet' too small to be a Parquet file", Pos: -1, SQL: sql},
+			want: "Invalid Input Error: File 'x.parquet' too small to be a Parquet file"},
 		{name: "no position", lang: "sql", text: sql, sql: sql, code: exitUsage,
 			err:  &engine.Error{Kind: engine.Refused, Msg: "not allowed", Pos: -1, SQL: sql},
 			want: "query: not allowed"},
