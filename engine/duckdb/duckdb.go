@@ -472,7 +472,12 @@ func checkStatement(ctx context.Context, c *sql.Conn, query string) error {
 		if pos > len(query) {
 			pos = -1
 		}
-		return &engine.Error{Kind: engine.Invalid, Msg: "syntax error: " + strings.TrimPrefix(s.ErrorMessage, "syntax error "), Pos: pos, SQL: query}
+		out := &engine.Error{Kind: engine.Invalid, Msg: "syntax error: " + strings.TrimPrefix(s.ErrorMessage, "syntax error "), Pos: pos, SQL: query}
+		if strings.HasSuffix(strings.ToLower(out.Msg), `at or near "end"`) {
+			// The flow-log field end is a reserved word, as in Athena.
+			out.Hint = `end is a reserved word in SQL: for the flow-log field, write "end" in double quotes, or its alias windowend`
+		}
+		return out
 	case s.Error && secondStatement(query) >= 0:
 		at := secondStatement(query)
 		kw, pos := firstKeyword(query[at+1:])

@@ -160,6 +160,9 @@ func TestErrors(t *testing.T) {
 		// DuckDB points at the blanks before a name that follows a tab.
 		{"SELECT 1,\tnosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
 		{"SELECT srcaddr,\r\n  dstaddr,\r\n\t\tnosuch\r\nFROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch\r\n"},
+		// end, a flow-log field, is a reserved word.
+		{"SELECT start, end - start AS d FROM vpc_flow_logs", engine.Invalid, `syntax error: at or near "end": end is a reserved word in SQL: for the flow-log field, write "end" in double quotes, or its alias windowend`, "end - start"},
+		{"SELECT max(END) FROM vpc_flow_logs", engine.Invalid, `write "end" in double quotes`, "END)"},
 		// DuckDB's caret counts wide characters as two columns.
 		{"SELECT '東京 🚀' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
 		{"SELECT 'Zürich 東京 🚀 and a long string so that DuckDB cuts the line' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
