@@ -391,7 +391,7 @@ func compileInsights(text, dialect string) (string, error) {
 	}
 	var ie *insights.Error
 	if errors.As(err, &ie) {
-		return "", &exitError{code: exitUsage, err: fmt.Errorf("query:%d:%d: %s\n%s", ie.Line, ie.Col, ie.Msg, ie.Caret(text))}
+		return "", &exitError{code: exitUsage, err: fmt.Errorf("query:%d:%d: %s\n%s", ie.Line, ie.Col, ie.Msg, caret(text, ie.Pos.Start, ie.Pos.End))}
 	}
 	return "", &exitError{code: exitUsage, err: fmt.Errorf("query: %w", err)}
 }

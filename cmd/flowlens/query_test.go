@@ -65,6 +65,8 @@ func TestQueryCommand(t *testing.T) {
 		{name: "refused", args: []string{"SELECT 1; DROP VIEW flows"}, code: 2, stderr: "only one statement may run: DROP follows the first"},
 		{name: "file access", args: []string{"SELECT * FROM read_csv('/etc/passwd')"}, code: 2, stderr: "queries may read only the lake's files"},
 		{name: "insights error", args: []string{"filter bytes >"}, code: 2, stderr: "query:1:15: expected an expression"},
+		{name: "insights error after wide characters", args: []string{`filter srcaddr = "東京🚀" and nosuch = 1`}, code: 2,
+			stderr: "flowlens: query:1:28: unknown field \"nosuch\"\nfilter srcaddr = \"東京🚀\" and nosuch = 1\n" + strings.Repeat(" ", 30) + "^~~~~~\n"},
 		{name: "bad lang", args: []string{"--lang", "kql", "x"}, code: 2, stderr: "--lang"},
 		{name: "since and from", args: []string{"--since", "1h", "--from", "1", "SELECT 1"}, code: 2, stderr: "do not go together"},
 		{name: "bad time", args: []string{"--from", "yesterday", "SELECT 1"}, code: 2, stderr: "neither RFC 3339"},
