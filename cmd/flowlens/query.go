@@ -136,6 +136,9 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 	if err != nil {
 		return &exitError{code: exitFailure, err: err}
 	}
+	if st, err := os.Stat(dataDir); err == nil && !st.IsDir() {
+		return usageErrorf("the data folder %s is a file, not a folder", dataDir)
+	}
 	if name, _, _ := strings.Cut(f.engine, "://"); name != "" && !slices.Contains(engine.Dialects(), name) {
 		return usageErrorf("--engine: unknown dialect %q (known: %s)", name, strings.Join(engine.Dialects(), ", "))
 	}
