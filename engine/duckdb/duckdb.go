@@ -817,6 +817,15 @@ func normalize(v driver.Value) any {
 			out[fmt.Sprint(k)] = normalize(e)
 		}
 		return out
+	case duck.OrderedMap:
+		// What the driver gives for MAP (histogram's answer). JSON objects
+		// need string keys; their order is lost, as in any map[string]any.
+		keys, vals := x.Keys(), x.Values()
+		out := make(map[string]any, len(keys))
+		for i, k := range keys {
+			out[fmt.Sprint(normalize(k))] = normalize(vals[i])
+		}
+		return out
 	case duck.Union:
 		return normalize(x.Value)
 	case fmt.Stringer:

@@ -400,3 +400,21 @@ func TestValueText(t *testing.T) {
 		})
 	}
 }
+
+// TestMapValues checks that DuckDB maps (histogram's answer) come out as
+// map[string]any, whose JSON is an object.
+func TestMapValues(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT MAP {'k': 1, 'a': NULL} AS m, histogram(dstport) AS h, MAP {1: [2]} AS n FROM vpc_flow_logs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{
+		map[string]any{"k": int64(1), "a": nil},
+		map[string]any{"22": int64(2), "80": int64(1), "443": int64(2)},
+		map[string]any{"1": []any{int64(2)}},
+	}
+	if d := cmp.Diff(want, res.Rows[0]); d != "" {
+		t.Errorf("maps (-want +got):\n%s", d)
+	}
+}
