@@ -101,6 +101,8 @@ func TestParseCommand(t *testing.T) {
 		{name: "missing file", args: []string{"parse", "/nonexistent/x.log"}, code: 1, errHas: []string{"no such file"}},
 		{name: "bad format flag is a usage error", args: []string{"parse", "--format", "${srcaddr"}, code: 2, errHas: []string{`--format: format column 1: "${" without a closing "}"`}},
 		{name: "unknown flag is a usage error", args: []string{"parse", "--nope"}, code: 2, errHas: []string{"unknown flag: --nope"}},
+		{name: "query starting with a SQL comment", args: []string{"query", "-- top\nSELECT 1"}, code: 2,
+			errHas: []string{"unknown flag: -- top", "put -- before it (flowlens query -- '-- …')"}},
 		{name: "bad output format", args: []string{"fields", "-o", "xml"}, code: 2, errHas: []string{`-o: "xml" is not one of table, csv, json, ndjson`}},
 		{name: "fields json", args: []string{"fields", "-o", "json"}, code: 0, outLines: 1, outHas: `["log-status","log_status","logStatus",2,"VARCHAR"`},
 		{name: "fields csv", args: []string{"fields", "-o", "csv"}, code: 0, outHas: "tcp-flags,tcp_flags,tcpFlags,3,INTEGER,"},

@@ -1,16 +1,19 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
-	"github.com/jedib0t/go-pretty/v6/table"
-	"github.com/jedib0t/go-pretty/v6/text"
+	"github.com/mattn/go-runewidth"
 )
 
 // resultSet is tabular output: the shape of `-o json` and of the HTTP API.
@@ -31,9 +34,10 @@ func writeResult(w io.Writer, format string, rs *resultSet) error {
 		return enc.Encode(jsonSafe(rs))
 	case "ndjson":
 		enc := json.NewEncoder(w)
+		keys := uniqueKeys(rs.Columns)
 		for _, row := range rs.Rows {
-			obj := make(orderedObject, len(rs.Columns))
-			for i, c := range rs.Columns {
+			obj := make(orderedObject, len(keys))
+			for i, c := range keys {
 				obj[i] = kv{c, jsonValue(row[i])}
 			}
 			if err := enc.Encode(obj); err != nil {
@@ -49,6 +53,10 @@ func writeResult(w io.Writer, format string, rs *resultSet) error {
 		rec := make([]string, len(rs.Columns))
 		for _, row := range rs.Rows {
 			for i, v := range row {
+				if f, ok := v.(float64); ok {
+					rec[i] = exactFloat(f) // csv is for programs: every digit
+					continue
+				}
 				rec[i] = cellText(v, "")
 			}
 			if err := cw.Write(rec); err != nil {
@@ -58,33 +66,97 @@ func writeResult(w io.Writer, format string, rs *resultSet) error {
 		cw.Flush()
 		return cw.Error()
 	default:
-		t := table.NewWriter()
-		t.SetOutputMirror(w)
-		t.SetStyle(table.StyleLight)
-		hdr := make(table.Row, len(rs.Columns))
-		for i, c := range rs.Columns {
-			hdr[i] = c
-		}
-		t.AppendHeader(hdr, table.RowConfig{AutoMerge: false})
-		cfg := make([]table.ColumnConfig, len(rs.Columns))
-		for i := range rs.Columns {
-			cfg[i] = table.ColumnConfig{Number: i + 1}
-			if len(rs.Rows) > 0 && isNumber(rs.Rows[0][i]) {
-				cfg[i].Align = text.AlignRight
-			}
-		}
-		t.SetColumnConfigs(cfg)
-		t.Style().Format.Header = text.FormatDefault
-		for _, row := range rs.Rows {
-			r := make(table.Row, len(row))
-			for i, v := range row {
-				r[i] = cellText(v, "-")
-			}
-			t.AppendRow(r)
-		}
-		t.Render()
-		return nil
+		return writeTable(w, rs)
 	}
+}
+
+// writeTable draws rs as a box table for people, numbers right-aligned (by
+// the first row's values). It passes over the rows twice, once for the
+// column widths (in terminal columns, wide characters counting two) and once
+// to write, so it holds no second copy of the cells: table libraries keep one
+// or more per cell, which for 30,000 rows of 70 columns cost 240 MB more than
+// the result itself.
+func writeTable(w io.Writer, rs *resultSet) error {
+	width := make([]int, len(rs.Columns))
+	right := make([]bool, len(rs.Columns))
+	for i, c := range rs.Columns {
+		width[i] = textWidth(tableCell(c))
+		right[i] = len(rs.Rows) > 0 && isNumber(rs.Rows[0][i])
+	}
+	for _, row := range rs.Rows {
+		for i, v := range row {
+			width[i] = max(width[i], textWidth(tableCell(v)))
+		}
+	}
+	bw := bufio.NewWriter(w)
+	rule := func(left, mid, end string) {
+		bw.WriteString(left)
+		for i, n := range width {
+			if i > 0 {
+				bw.WriteString(mid)
+			}
+			bw.WriteString(strings.Repeat("─", n+2))
+		}
+		bw.WriteString(end + "\n")
+	}
+	line := func(cell func(i int) string, alignRight func(i int) bool) {
+		for i, n := range width {
+			text := cell(i)
+			pad := strings.Repeat(" ", n-textWidth(text))
+			bw.WriteString("│ ")
+			if alignRight(i) {
+				bw.WriteString(pad + text)
+			} else {
+				bw.WriteString(text + pad)
+			}
+			bw.WriteString(" ")
+		}
+		bw.WriteString("│\n")
+	}
+	rule("┌", "┬", "┐")
+	line(func(i int) string { return tableCell(rs.Columns[i]) }, func(int) bool { return false })
+	rule("├", "┼", "┤")
+	for _, row := range rs.Rows {
+		line(func(i int) string { return tableCell(row[i]) }, func(i int) bool { return right[i] })
+	}
+	rule("└", "┴", "┘")
+	return bw.Flush()
+}
+
+// textWidth is the terminal columns of s: its length for ASCII, the common
+// case, which go-runewidth takes far longer to measure.
+func textWidth(s string) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return runewidth.StringWidth(s)
+		}
+	}
+	return len(s)
+}
+
+// tableCell is cellText for a table cell: null as "-", and line breaks and
+// other control characters escaped, so that every row is one line.
+func tableCell(v any) string {
+	s := cellText(v, "-")
+	if strings.IndexFunc(s, unicode.IsControl) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case unicode.IsControl(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func isNumber(v any) bool {
@@ -96,6 +168,7 @@ func isNumber(v any) bool {
 }
 
 // cellText renders one value for table and csv output; null is nullText.
+// Lists, structs and maps are written as JSON.
 func cellText(v any, nullText string) string {
 	switch x := v.(type) {
 	case nil:
@@ -109,33 +182,92 @@ func cellText(v any, nullText string) string {
 	case float32:
 		return formatFloat(float64(x))
 	case time.Time:
-		return x.UTC().Format(time.RFC3339)
+		return x.UTC().Format(time.RFC3339Nano)
+	case []any, map[string]any:
+		b, err := json.Marshal(jsonValue(x))
+		if err != nil {
+			return fmt.Sprint(v)
+		}
+		return string(b)
 	case fmt.Stringer:
 		return x.String()
 	}
 	return fmt.Sprint(v)
 }
 
+// formatFloat renders a float for people: whole numbers as they are, others
+// with 4 decimals, and magnitudes that 4 decimals would show as 0 with 4
+// significant digits.
 func formatFloat(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+	switch {
+	case f == math.Trunc(f) && math.Abs(f) < 1e15:
 		return strconv.FormatFloat(f, 'f', -1, 64)
+	case math.Abs(f) < 5e-5 && f != 0:
+		return strconv.FormatFloat(f, 'g', 4, 64)
 	}
 	return strconv.FormatFloat(f, 'f', 4, 64)
 }
 
-// jsonValue makes v encodable: times as RFC 3339, NaN and infinities as null.
+// exactFloat renders a float with the fewest digits that read back as the
+// same value, in plain notation unless that would be very long.
+func exactFloat(f float64) string {
+	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.FormatFloat(f, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
+
+// jsonValue makes v encodable, also inside lists, structs and maps: times as
+// RFC 3339 (with fractional seconds when there are any), NaN and infinities as
+// null.
 func jsonValue(v any) any {
 	switch x := v.(type) {
 	case time.Time:
-		return x.UTC().Format(time.RFC3339)
+		return x.UTC().Format(time.RFC3339Nano)
 	case float64:
 		if math.IsNaN(x) || math.IsInf(x, 0) {
 			return nil
 		}
 	case []byte:
 		return string(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonValue(e)
+		}
+		return out
 	}
 	return v
+}
+
+// uniqueKeys returns the columns as object keys for ndjson: a name that
+// repeats an earlier one gets the first free suffix _1, _2, … (as DuckDB
+// names repeated columns of a subquery), so no value is lost to a duplicate
+// key.
+func uniqueKeys(cols []string) []string {
+	seen := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		seen[c] = true
+	}
+	out := make([]string, len(cols))
+	used := make(map[string]bool, len(cols))
+	for i, c := range cols {
+		k := c
+		for n := 1; used[k]; n++ {
+			if k = c + "_" + strconv.Itoa(n); seen[k] {
+				k = c // the name of another column: try the next suffix
+			}
+		}
+		used[k] = true
+		out[i] = k
+	}
+	return out
 }
 
 func jsonSafe(rs *resultSet) *resultSet {

@@ -71,7 +71,12 @@ and other attacks in them.
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &exitError{code: exitUsage, err: fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())}
+		hint := ""
+		if flag, ok := strings.CutPrefix(err.Error(), "unknown flag: --"); ok && strings.ContainsAny(flag, " \t\n") {
+			// A query that starts with a SQL comment looks like a flag.
+			hint = fmt.Sprintf("\nhint: an argument that starts with -- is taken for a flag; put -- before it (%s -- '-- …'), or pass the query as @FILE or - (stdin)", c.CommandPath())
+		}
+		return &exitError{code: exitUsage, err: fmt.Errorf("%w%s\nRun '%s --help' for usage", err, hint, c.CommandPath())}
 	})
 
 	for _, c := range commands {
