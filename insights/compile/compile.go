@@ -335,10 +335,30 @@ func (c *compiler) sortCmd(cmd *insights.SortCmd) {
 		if secs, ok := epochSeconds(v.x); ok {
 			v.x = secs // @timestamp sorts as the record's seconds
 		}
-		order = append(order, orderItem{x: v.x, desc: k.Order == insights.OrderDesc})
+		desc := k.Order == insights.OrderDesc
+		if v.t == vStr || v.t == vDyn {
+			for _, x := range naturalOrder(v.x) {
+				order = append(order, orderItem{x: x, desc: desc})
+			}
+			continue
+		}
+		order = append(order, orderItem{x: v.x, desc: desc})
 	}
 	c.lv.sel.orderBy = order
 	c.lv.ordered = true
+}
+
+// naturalOrder gives the ORDER BY keys that sort text x in CloudWatch's
+// documented "updated natural sort": every value that is not only digits
+// comes first, ordered chunk by chunk (runs of digits by length, then value;
+// other characters by Unicode code point); then the values that are only
+// digits, by numeric value. The text itself breaks ties ("01" before "1").
+// Null stays last, as for other keys.
+func naturalOrder(x sqlExpr) []sqlExpr {
+	isNum := fcall(fnRegexpFull, x, strLit{"[0-9]+"})
+	digits := fcall(fnLTrim, x, strLit{"0"})
+	numKey := binOp{"||", fcall(fnLPad, cast{x: fcall(fnLength, digits), to: typeVarchar}, num(10), strLit{"0"}), digits}
+	return []sqlExpr{isNum, caseWhen{when: isNum, then: numKey, els: fcall(fnNaturalKey, x)}, x}
 }
 
 // defaultOrder is CloudWatch's order when no sort was given: newest first.

@@ -69,6 +69,10 @@ const (
 	fnRepeat        fn = "repeat"         // (s, n)
 	fnToHex         fn = "to_hex"         // integer → lower-case hex digits
 	fnRowNumber     fn = "row_number"     // window function
+	// fnNaturalKey maps text to a key whose byte order is CloudWatch's
+	// natural order of non-number values: each run of digits becomes "0",
+	// its length as ten digits, then the digits; other characters stay.
+	fnNaturalKey fn = "natural_key"
 )
 
 // sqlType is a type named in CAST.

@@ -26,6 +26,10 @@ func (duckDB) call(f fn, args []string) string {
 		return "len(regexp_extract_all(" + a + "))"
 	case fnToHex:
 		return "lower(hex(" + a + "))"
+	case fnNaturalKey:
+		return "array_to_string(list_transform(regexp_extract_all(" + a + ", '[0-9]+|[^0-9]+'), " +
+			"lambda nat_chunk: CASE WHEN regexp_full_match(nat_chunk, '[0-9]+') " +
+			"THEN '0' || lpad(CAST(length(nat_chunk) AS VARCHAR), 10, '0') || nat_chunk ELSE nat_chunk END), '')"
 	}
 	return string(f) + "(" + a + ")"
 }
