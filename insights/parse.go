@@ -499,7 +499,9 @@ func (p *parser) cmpExpr() Expr {
 	}
 	var y Expr
 	switch op {
-	case "like", "not like":
+	case "like", "not like", "=~":
+		// CloudWatch takes a quoted string after like or =~ as a substring
+		// to find, and /.../ as a regular expression.
 		switch p.tok.kind {
 		case tString:
 			y = &StringLit{Value: p.tok.val, Pos: p.tok.pos}
@@ -509,11 +511,6 @@ func (p *parser) cmpExpr() Expr {
 		default:
 			p.expected(`a "string" or /regular expression/ after ` + op)
 		}
-	case "=~":
-		if p.tok.kind != tSlash {
-			p.expected("a /regular expression/ after =~")
-		}
-		y = p.regexLit()
 	case "in", "not in":
 		if p.tok.kind != tLBrack {
 			p.expected(`a list such as ["a", "b"] after ` + op)

@@ -90,6 +90,11 @@ func TestParse(t *testing.T) {
 				bin("not like", f("srcaddr"), s("x"))),
 				bin("=~", f("dstaddr"), &RegexLit{Pattern: `\/24$`}))},
 		}},
+		// CloudWatch: "You can use like or =~ ... Enclose your match string
+		// with double quotes or single quotes to perform substring matching."
+		{"=~ with a string", `filter action =~ "ACC" and srcaddr =~ '10.'`, []Command{
+			&FilterCmd{X: bin("and", bin("=~", f("action"), s("ACC")), bin("=~", f("srcaddr"), s("10.")))},
+		}},
 		{"in lists", `filter dstport in [22, 3389] and action not in ["REJECT"] and protocol in [-1]`, []Command{
 			&FilterCmd{X: bin("and", bin("and",
 				bin("in", f("dstport"), &ListExpr{Elems: []Expr{n("22"), n("3389")}}),
@@ -242,7 +247,7 @@ func TestParseErrors(t *testing.T) {
 		{"stats sum(*)", `1:11: * is only allowed in count(*)`, "*", false},
 		{"filter a = 1 = 2", `1:14: comparisons cannot be chained: join them with and, as in a < b and b < c`, "=", false},
 		{"filter a like b", `1:15: expected a "string" or /regular expression/ after like, found "b"`, "b", false},
-		{"filter a =~ 'x'", `1:13: expected a /regular expression/ after =~, found string 'x'`, "'x'", false},
+		{"filter a =~ b", `1:13: expected a "string" or /regular expression/ after =~, found "b"`, "b", false},
 		{"filter a in (1, 2)", `1:13: expected a list such as ["a", "b"] after in, found "("`, "(", false},
 		{"filter a in []", `1:13: empty list: write at least one value between [ and ]`, "[]", false},
 		{"filter a like /(/", `1:15: invalid regular expression: missing closing ): ` + "`(`", "/(/", false},
