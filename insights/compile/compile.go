@@ -244,6 +244,21 @@ func (c *compiler) closeLevel() {
 		added = append(added, b.name)
 		newDefs = append(newDefs, &binding{name: b.name, expr: colRef{b.name}, typ: b.typ, column: b.column})
 	}
+	// The order of the closed level lasts into the new one, as a sort lasts
+	// through the commands after it in CloudWatch: a key over columns that
+	// pass through unchanged is kept as it is, any other is carried in a
+	// hidden column.
+	var order []orderItem
+	for i, o := range old.sel.orderBy {
+		if !refersTo(o.x, except) {
+			order = append(order, o)
+			continue
+		}
+		name := hiddenPrefix + strconv.Itoa(c.nsub+1) + "_" + strconv.Itoa(i+1)
+		items = append(items, selectItem{x: o.x, alias: name})
+		added = append(added, name)
+		order = append(order, orderItem{x: colRef{name}, desc: o.desc})
+	}
 	old.sel.items = append([]selectItem{{star: true, except: except}}, items...)
 	var input []string
 	for _, in := range old.input {
@@ -253,11 +268,63 @@ func (c *compiler) closeLevel() {
 	}
 	c.nsub++
 	c.lv = &level{
-		sel:   &selectStmt{sub: old.sel, subAlias: "q" + strconv.Itoa(c.nsub)},
-		input: append(input, added...),
-		raw:   old.raw,
-		defs:  newDefs,
+		sel:     &selectStmt{sub: old.sel, subAlias: "q" + strconv.Itoa(c.nsub), orderBy: order},
+		input:   append(input, added...),
+		raw:     old.raw,
+		defs:    newDefs,
+		ordered: old.ordered,
 	}
+}
+
+// hiddenPrefix starts the names of the columns that carry a sort order out
+// of a nested SELECT; results never show them.
+const hiddenPrefix = "__flowlens_order_"
+
+func isHidden(name string) bool { return strings.HasPrefix(name, hiddenPrefix) }
+
+// refersTo reports whether x reads one of the columns names.
+func refersTo(x sqlExpr, names []string) bool {
+	found := false
+	var walk func(sqlExpr)
+	walk = func(x sqlExpr) {
+		switch x := x.(type) {
+		case colRef:
+			found = found || hasName(names, x.name)
+		case binOp:
+			walk(x.x)
+			walk(x.y)
+		case unOp:
+			walk(x.x)
+		case isNull:
+			walk(x.x)
+		case inList:
+			walk(x.x)
+			for _, e := range x.list {
+				walk(e)
+			}
+		case call:
+			for _, a := range x.args {
+				walk(a)
+			}
+		case cast:
+			walk(x.x)
+		case caseWhen:
+			walk(x.when)
+			walk(x.then)
+			if x.els != nil {
+				walk(x.els)
+			}
+		case rowNumber:
+			for _, p := range x.partition {
+				walk(p)
+			}
+			for _, o := range x.order {
+				walk(o.x)
+			}
+		}
+	}
+	walk(x)
+	return found
 }
 
 func hasName(list []string, name string) bool {
@@ -532,6 +599,11 @@ func (c *compiler) finish() *selectStmt {
 	if refs == nil {
 		// No fields, display or stats: every column, plus what parse defined.
 		items := []selectItem{{star: true}}
+		for _, in := range lv.input {
+			if isHidden(in) {
+				items[0].except = append(items[0].except, in)
+			}
+		}
 		for _, b := range lv.defs {
 			if r, ok := b.expr.(colRef); ok && hasName(lv.input, r.name) {
 				continue

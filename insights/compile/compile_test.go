@@ -53,6 +53,8 @@ var goldenCases = []goldenCase{
 	{name: "display", query: "fields srcaddr, dstaddr, bytes * 8 as bits | display srcaddr, bits | sort bits desc | limit 3"},
 	{name: "sort_limit_sort", query: "sort bytes desc | limit 10 | sort srcaddr asc"},
 	{name: "shadowed_column", query: "fields bytes * 8 as bytes | limit 5 | filter bytes > 100"},
+	{name: "sort_limit_dedup", query: "fields srcaddr, bytes | sort bytes asc | limit 50 | dedup srcaddr"},
+	{name: "sort_shadowed", query: "sort bytes desc | fields srcaddr, 0 - bytes as bytes | limit 20 | filter bytes < -100"},
 	{name: "no_fields", query: "filter dstport = 22"},
 	{name: "message", query: "fields @timestamp, @message | sort @timestamp desc | limit 3"},
 	// Expressions and functions.

@@ -183,7 +183,7 @@ func (r *renderer) stmt(s *selectStmt, ind string) string {
 		b.WriteString("\n" + ind + "QUALIFY " + r.expr(s.qualify))
 	}
 	if len(s.orderBy) > 0 {
-		b.WriteString("\n" + ind + "ORDER BY " + r.order(s.orderBy))
+		b.WriteString("\n" + ind + "ORDER BY " + r.order(r.unshadow(s, s.orderBy)))
 	}
 	if s.limit > 0 {
 		b.WriteString("\n" + ind + "LIMIT " + strconv.FormatInt(s.limit, 10))
@@ -202,6 +202,41 @@ func (r *renderer) order(items []orderItem) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// qualified is a column read from a named FROM item: "q1"."bytes".
+type qualified struct{ from, name string }
+
+func (qualified) sqlNode() {}
+
+// unshadow qualifies the ORDER BY keys that are bare columns named like an
+// output column of s that holds something else: SQL engines resolve a bare
+// name in ORDER BY to the output column first, but the key means the
+// column of the FROM (as in "sort bytes | fields 0 - bytes as bytes").
+func (r *renderer) unshadow(s *selectStmt, items []orderItem) []orderItem {
+	from := s.table
+	if s.sub != nil {
+		from = s.subAlias
+	}
+	out := make([]orderItem, len(items))
+	for i, o := range items {
+		out[i] = o
+		c, ok := o.x.(colRef)
+		if !ok {
+			continue
+		}
+		for _, it := range s.items {
+			if it.star || it.alias == "" || !strings.EqualFold(it.alias, c.name) {
+				continue
+			}
+			if x, ok := it.x.(colRef); ok && x.name == c.name {
+				continue
+			}
+			out[i].x = qualified{from: from, name: c.name}
+			break
+		}
+	}
+	return out
 }
 
 // prec is the binding strength of an SQL expression, loosest first.
@@ -272,6 +307,8 @@ func (r *renderer) expr(x sqlExpr) string {
 	switch x := x.(type) {
 	case colRef:
 		return r.ident(x.name)
+	case qualified:
+		return r.ident(x.from) + "." + r.ident(x.name)
 	case strLit:
 		return r.str(x.s)
 	case numLit:
