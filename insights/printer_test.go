@@ -26,6 +26,7 @@ var corpus = []string{
 	"filter (a or b) and not c = 1 + 2 * -3 ^ 2 ^ -1 % 4",
 	"fields a - (b - c), (a - b) - c, a / (b * c), -(a + b), - -a, 2 ^ (3 ^ 2), (2 ^ 3) ^ 2, (-2) ^ 2",
 	`filter srcaddr like "10.0." or srcaddr like /^172\.(1[6-9]|2[0-9])\./ or srcaddr not like 'x' or dstaddr =~ /\/24$/`,
+	`filter action =~ "EJECT" or action =~ 'ACC' or not action =~ /^(?i)accept$/`,
 	`filter dstport in [22, 3389] and action not in ["REJECT"] and protocol in [-1, 1 + 2]`,
 	`filter b = "say \"hi\"\n\t\\" or c = 'C:\data' or d = 'don\'t'`,
 	"fields `by`, `a``b` as `c d`, `x-y` as @z",
