@@ -193,6 +193,14 @@ func (l *lexer) number() (token, *Error) {
 		}
 	}
 	numEnd := l.off
+	if frac && l.off+1 < len(l.src) && l.src[l.off] == '.' && isDigit(l.src[l.off+1]) {
+		// An address such as 10.0.0.1 written without quotes.
+		for l.off < len(l.src) && (isDigit(l.src[l.off]) || l.src[l.off] == '.' || isLetter(l.src[l.off])) {
+			l.off++
+		}
+		text := l.src[start:l.off]
+		return token{}, l.errorf(start, l.off, "invalid number %q: write an address or other text in quotes, such as %q", text, text)
+	}
 	if l.off < len(l.src) && isLetter(l.src[l.off]) {
 		for l.off < len(l.src) && isIdentChar(l.src[l.off]) {
 			l.off++

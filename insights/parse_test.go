@@ -248,6 +248,8 @@ func TestParseErrors(t *testing.T) {
 		{"filter a = 1 = 2", `1:14: comparisons cannot be chained: join them with and, as in a < b and b < c`, "=", false},
 		{"filter a like b", `1:15: expected a "string" or /regular expression/ after like, found "b"`, "b", false},
 		{"filter a =~ b", `1:13: expected a "string" or /regular expression/ after =~, found "b"`, "b", false},
+		{"filter srcaddr = 10.0.0.1", `1:18: invalid number "10.0.0.1": write an address or other text in quotes, such as "10.0.0.1"`, "10.0.0.1", false},
+		{"fields 1.2.3", `1:8: invalid number "1.2.3": write an address or other text in quotes, such as "1.2.3"`, "1.2.3", false},
 		{"filter a in (1, 2)", `1:13: expected a list such as ["a", "b"] after in, found "("`, "(", false},
 		{"filter a in []", `1:13: empty list: write at least one value between [ and ]`, "[]", false},
 		{"filter a like /(/", `1:15: invalid regular expression: missing closing ): ` + "`(`", "/(/", false},

@@ -104,6 +104,16 @@ func (c *compiler) field(f *insights.FieldRef) value {
 		c.fail(f.Pos, "field %s is not available after stats: only %s can be used; add it to the by clause of stats",
 			f.Name, c.defNames())
 	}
+	msg := "unknown field " + strconv.Quote(f.Name)
+	if s := c.suggestField(f.Name); s != "" {
+		msg += "; did you mean " + strconv.Quote(s) + "?"
+	}
+	c.fail(f.Pos, "%s", msg)
+	return value{}
+}
+
+// suggestField returns the field name that name is a likely typo of, or "".
+func (c *compiler) suggestField(name string) string {
 	var cands []string
 	for _, b := range c.lv.defs {
 		cands = append(cands, b.name)
@@ -112,12 +122,21 @@ func (c *compiler) field(f *insights.FieldRef) value {
 		cands = append(cands, c.schema.Columns()...)
 		cands = append(cands, "@timestamp", "@message", "@logStream")
 	}
-	msg := "unknown field " + strconv.Quote(f.Name)
-	if s := insights.Suggest(f.Name, cands); s != "" {
-		msg += "; did you mean " + strconv.Quote(s) + "?"
+	return insights.Suggest(name, cands)
+}
+
+// checkValue fails when e, compared with something, is a name that is no
+// field and no likely typo of one: most often a value written without
+// quotes, as in action = ACCEPT.
+func (c *compiler) checkValue(e insights.Expr) {
+	f, ok := e.(*insights.FieldRef)
+	if !ok || strings.HasPrefix(f.Name, "@") || c.lookupDef(f.Name) != nil {
+		return
 	}
-	c.fail(f.Pos, "%s", msg)
-	return value{}
+	if _, _, ok := c.schema.Resolve(f.Name); ok || c.suggestField(f.Name) != "" {
+		return
+	}
+	c.fail(f.Pos, "unknown field %q; if %s is a value, write it in quotes: %s", f.Name, f.Name, strconv.Quote(f.Name))
 }
 
 func (c *compiler) defNames() string {
@@ -353,6 +372,7 @@ func (c *compiler) binary(e *insights.BinaryExpr) value {
 		var left sqlExpr
 		var elems []sqlExpr
 		for _, el := range list.Elems {
+			c.checkValue(el)
 			l, r := c.coerce("=", e.X, x, el, c.expr(el))
 			if left != nil && !reflect.DeepEqual(left, l) {
 				c.fail(list.Pos, "the values of the list must all be numbers or all be strings")
@@ -362,7 +382,9 @@ func (c *compiler) binary(e *insights.BinaryExpr) value {
 		}
 		return value{x: inList{x: left, list: elems, not: e.Op == "not in"}, t: vBool}
 	case "=", "!=", "<", "<=", ">", ">=":
-		l, r := c.coerce(e.Op, e.X, c.expr(e.X), e.Y, c.expr(e.Y))
+		x := c.expr(e.X)
+		c.checkValue(e.Y)
+		l, r := c.coerce(e.Op, e.X, x, e.Y, c.expr(e.Y))
 		op := e.Op
 		if op == "!=" {
 			op = "<>"
