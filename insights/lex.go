@@ -176,7 +176,32 @@ func (l *lexer) next() (token, *Error) {
 		return tok(tCaret, 1)
 	}
 	r, size := utf8.DecodeRuneInString(l.src[start:])
-	return token{}, l.errorf(start, start+size, "unexpected character %q", r)
+	switch r {
+	case ';':
+		return token{}, l.errorf(start, start+size, "unexpected character ';': separate commands with |")
+	case '!':
+		return token{}, l.errorf(start, start+size, "unexpected character '!': write != to compare, or not before a condition")
+	case '&':
+		return token{}, l.errorf(start, start+size, "unexpected character '&': write and")
+	case '~':
+		return token{}, l.errorf(start, start+size, "unexpected character '~': write =~ or like before a /regular expression/")
+	}
+	return token{}, l.errorf(start, start+size,
+		"unexpected character %q: expected a field, a value or an operator; write a field name with other characters than letters, digits, _, . and @ in backquotes, such as `%s`, and text in quotes",
+		r, l.wordAround(start, start+size))
+}
+
+// wordAround widens [start, end) to the name the user probably meant: the
+// name characters before it and everything up to the next blank or
+// punctuation after it.
+func (l *lexer) wordAround(start, end int) string {
+	for start > 0 && (isIdentChar(l.src[start-1]) || l.src[start-1] == '@' || l.src[start-1] == '-') {
+		start--
+	}
+	for end < len(l.src) && !strings.ContainsRune(" \t\r\n\f\v,|()[]=<>!+*/%^\"'`#", rune(l.src[end])) {
+		end++
+	}
+	return strings.ReplaceAll(l.src[start:end], "`", "``")
 }
 
 func (l *lexer) number() (token, *Error) {
