@@ -68,6 +68,7 @@ const (
 	fnLPad          fn = "lpad"           // (s, width, fill)
 	fnRepeat        fn = "repeat"         // (s, n)
 	fnToHex         fn = "to_hex"         // integer → lower-case hex digits
+	fnChr           fn = "chr"            // code point → one-character text
 	fnRowNumber     fn = "row_number"     // window function
 	// fnNaturalKey maps text to a key whose byte order is CloudWatch's
 	// natural order of non-number values: each run of digits becomes "0",

@@ -56,7 +56,14 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 	switch f.Name {
 	case "sum", "avg", "stddev", "abs", "ceil", "floor", "log", "sqrt", "greatest", "least":
 		return value{x: fcall(simple[f.Name], nums()...), t: vNum}
-	case "toupper", "tolower", "trim", "ltrim", "rtrim", "replace", "concat":
+	case "trim", "ltrim", "rtrim":
+		out := texts()
+		if len(out) == 1 {
+			// White space, as isblank counts it, not only the space.
+			out = append(out, whiteSpaceChars())
+		}
+		return value{x: fcall(simple[f.Name], out...), t: vStr}
+	case "toupper", "tolower", "replace", "concat":
 		return value{x: fcall(simple[f.Name], texts()...), t: vStr}
 	case "count":
 		if len(args) == 0 {
@@ -120,7 +127,7 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 	case "isempty":
 		return value{x: binOp{"=", fcall(fnCoalesce, textArg(0), strLit{""}), strLit{""}}, t: vBool}
 	case "isblank":
-		return value{x: fcall(fnRegexpFull, fcall(fnCoalesce, textArg(0), strLit{""}), strLit{`\s*`}), t: vBool}
+		return value{x: fcall(fnRegexpFull, fcall(fnCoalesce, textArg(0), strLit{""}), strLit{`[ \t\n\v\f\r]*`}), t: vBool}
 	case "strlen":
 		return value{x: fcall(fnLength, textArg(0)), t: vNum}
 	case "substr":
@@ -198,6 +205,14 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 	}
 	c.unsupported(e.Pos, "function %s is not supported", e.Name)
 	return value{}
+}
+
+// whiteSpaceChars is the text of the white space characters that trim
+// removes by default and that isblank accepts: space, tab, line feed,
+// vertical tab, form feed and carriage return.
+func whiteSpaceChars() sqlExpr {
+	return fcall(fnConcat, strLit{" "}, fcall(fnChr, num(9)), fcall(fnChr, num(10)), fcall(fnChr, num(11)),
+		fcall(fnChr, num(12)), fcall(fnChr, num(13)))
 }
 
 func isInt(s string) bool { return !strings.Contains(s, ".") }
