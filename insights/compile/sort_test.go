@@ -2,8 +2,10 @@ package compile
 
 import (
 	"database/sql"
+	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/flowlens/flowlens/insights"
@@ -111,5 +113,88 @@ func TestSortNaturalOrder(t *testing.T) {
 				t.Errorf("%s: order mismatch (-want +got):\n%s", tt.query, diff)
 			}
 		})
+	}
+}
+
+// naturalLess is the order TestSortNaturalOrder's example documents, written
+// in Go from AWS's description: values that are only digits after all
+// others and by numeric value; other values compared with each run of
+// digits standing for its length and then its digits.
+func naturalLess(a, b string) bool {
+	isNum := func(s string) bool {
+		if s == "" {
+			return false
+		}
+		for _, r := range s {
+			if r < '0' || r > '9' {
+				return false
+			}
+		}
+		return true
+	}
+	key := func(s string) string {
+		if isNum(s) {
+			d := strings.TrimLeft(s, "0")
+			return fmt.Sprintf("%010d%s", len(d), d)
+		}
+		var b strings.Builder
+		for i := 0; i < len(s); {
+			j := i
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j > i {
+				fmt.Fprintf(&b, "0%010d%s", j-i, s[i:j])
+				i = j
+				continue
+			}
+			b.WriteByte(s[i])
+			i++
+		}
+		return b.String()
+	}
+	if an, bn := isNum(a), isNum(b); an != bn {
+		return bn
+	}
+	if ka, kb := key(a), key(b); ka != kb {
+		return ka < kb
+	}
+	return a < b
+}
+
+// TestSortNaturalOrderRandom compares DuckDB's order of random values with
+// naturalLess, in both directions.
+func TestSortNaturalOrderRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"0", "1", "2", "9", "0", "5", "a", "A", "z", ".", "-", "_", "!", "@", "é", "~", " "}
+	seen := map[string]bool{}
+	var values []string
+	for len(values) < 400 {
+		var b strings.Builder
+		for range r.IntN(8) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		if v := b.String(); !seen[v] {
+			seen[v] = true
+			values = append(values, v)
+		}
+	}
+	db, s := sortDB(t, values)
+	want := slices.Clone(values)
+	slices.SortFunc(want, func(a, b string) int {
+		switch {
+		case naturalLess(a, b):
+			return -1
+		case naturalLess(b, a):
+			return 1
+		}
+		return 0
+	})
+	if diff := cmp.Diff(want, column(t, db, s, "fields v | sort v | limit 1000")); diff != "" {
+		t.Errorf("ascending order mismatch (-want +got):\n%s", diff)
+	}
+	slices.Reverse(want)
+	if diff := cmp.Diff(want, column(t, db, s, "fields v | sort v desc | limit 1000")); diff != "" {
+		t.Errorf("descending order mismatch (-want +got):\n%s", diff)
 	}
 }
