@@ -422,7 +422,7 @@ func (c *compiler) sortCmd(cmd *insights.SortCmd) {
 // digits, by numeric value. The text itself breaks ties ("01" before "1").
 // Null stays last, as for other keys.
 func naturalOrder(x sqlExpr) []sqlExpr {
-	isNum := fcall(fnRegexpFull, x, strLit{"[0-9]+"})
+	isNum := and(binOp{"<>", x, strLit{""}}, binOp{"=", fcall(fnLTrim, x, strLit{"0123456789"}), strLit{""}})
 	digits := fcall(fnLTrim, x, strLit{"0"})
 	numKey := binOp{"||", fcall(fnLPad, cast{x: fcall(fnLength, digits), to: typeVarchar}, num(10), strLit{"0"}), digits}
 	return []sqlExpr{isNum, caseWhen{when: isNum, then: numKey, els: fcall(fnNaturalKey, x)}, x}

@@ -72,7 +72,8 @@ const (
 	fnRowNumber     fn = "row_number"     // window function
 	// fnNaturalKey maps text to a key whose byte order is CloudWatch's
 	// natural order of non-number values: each run of digits becomes "0",
-	// its length as ten digits, then the digits; other characters stay.
+	// then something that orders as the run's length, then the digits;
+	// other characters stay.
 	fnNaturalKey fn = "natural_key"
 )
 
