@@ -133,11 +133,14 @@ func (c *compiler) checkValue(e insights.Expr) {
 	if !ok || strings.HasPrefix(f.Name, "@") || c.lookupDef(f.Name) != nil {
 		return
 	}
-	if _, _, ok := c.schema.Resolve(f.Name); ok || c.suggestField(f.Name) != "" {
+	if _, _, ok := c.schema.Resolve(f.Name); ok {
 		return
 	}
 	if strings.EqualFold(f.Name, "true") || strings.EqualFold(f.Name, "false") {
 		c.fail(f.Pos, "unknown field %q; a condition is used alone (filter isValidIp(srcaddr)), with not, or compared with 1 or 0", f.Name)
+	}
+	if c.suggestField(f.Name) != "" {
+		return
 	}
 	c.fail(f.Pos, "unknown field %q; if %s is a value, write it in quotes: %s", f.Name, f.Name, strconv.Quote(f.Name))
 }
