@@ -140,6 +140,8 @@ func TestCompileErrors(t *testing.T) {
 		{`filter action = ACCEPT`, `1:17: unknown field "ACCEPT"; if ACCEPT is a value, write it in quotes: "ACCEPT"`, "ACCEPT", false},
 		{`filter action in ["REJECT", ACCEPT]`, `1:29: unknown field "ACCEPT"; if ACCEPT is a value, write it in quotes: "ACCEPT"`, "ACCEPT", false},
 		{`filter isValidIp(srcaddr) = true`, `1:29: unknown field "true"; a condition is used alone (filter isValidIp(srcaddr)), with not, or compared with 1 or 0`, "true", false},
+		{`fields substr(srcaddr, 1.5)`, `1:24: the start of substr must be a whole number, found 1.5`, "1.5", false},
+		{`fields substr(srcaddr, 1, 2.5)`, `1:27: the length of substr must be a whole number, found 2.5`, "2.5", false},
 		{`filter srcaddr != dstadr`, `1:19: unknown field "dstadr"; did you mean "dstaddr"?`, "dstadr", false},
 		{`fields @timestmp`, `1:8: unknown field "@timestmp"; did you mean "@timestamp"?`, "@timestmp", false},
 		{`stats count(*) by srcaddr | filter dstport = 22`, `1:36: field dstport is not available after stats: only srcaddr, ` + "`count(*)`" + ` can be used; add it to the by clause of stats`, "dstport", false},

@@ -12,7 +12,7 @@ import (
 // simple are the functions that map one to one onto an SQL function.
 var simple = map[string]fn{
 	"sum": fnSum, "avg": fnAvg, "stddev": fnStddev,
-	"abs": fnAbs, "ceil": fnCeil, "floor": fnFloor, "log": fnLn, "sqrt": fnSqrt,
+	"abs": fnAbs, "ceil": fnCeil, "floor": fnFloor,
 	"greatest": fnGreatest, "least": fnLeast,
 	"toupper": fnUpper, "tolower": fnLower, "trim": fnTrim, "ltrim": fnLTrim, "rtrim": fnRTrim,
 	"replace": fnReplace, "concat": fnConcat,
@@ -54,8 +54,21 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 		return out
 	}
 	switch f.Name {
-	case "sum", "avg", "stddev", "abs", "ceil", "floor", "log", "sqrt", "greatest", "least":
+	case "sum", "avg", "stddev", "abs", "ceil", "floor", "greatest", "least":
 		return value{x: fcall(simple[f.Name], nums()...), t: vNum}
+	case "log", "sqrt":
+		// Engines fail the whole query on the logarithm of 0 or the root of
+		// a negative number; give IEEE's answers instead, as division by
+		// zero does: log(0) is -Infinity, the others NaN.
+		x := numArg(0)
+		nan := cast{x: strLit{"NaN"}, to: typeDouble}
+		if f.Name == "sqrt" {
+			return value{x: caseWhen{when: binOp{">=", x, num(0)}, then: fcall(fnSqrt, x),
+				els: caseWhen{when: binOp{"<", x, num(0)}, then: nan}}, t: vNum}
+		}
+		return value{x: caseWhen{when: binOp{">", x, num(0)}, then: fcall(fnLn, x),
+			els: caseWhen{when: binOp{"=", x, num(0)}, then: cast{x: strLit{"-Infinity"}, to: typeDouble},
+				els: caseWhen{when: binOp{"<", x, num(0)}, then: nan}}}, t: vNum}
 	case "trim", "ltrim", "rtrim":
 		out := texts()
 		if len(out) == 1 {
@@ -131,7 +144,15 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 	case "strlen":
 		return value{x: fcall(fnLength, textArg(0)), t: vNum}
 	case "substr":
-		// Insights counts from 0, SQL from 1.
+		// Insights counts from 0, SQL from 1. Indexes are whole characters:
+		// a fraction written in the query is an error, a computed one is
+		// rounded down.
+		whole := func(i int, what string) sqlExpr {
+			if n, ok := args[i].(*insights.NumberLit); ok && !isInt(n.Text) {
+				c.fail(n.Pos, "the %s of substr must be a whole number, found %s", what, n.Text)
+			}
+			return cast{x: fcall(fnFloor, numArg(i)), to: typeBigint}
+		}
 		var start sqlExpr
 		if n, ok := args[1].(*insights.NumberLit); ok && isInt(n.Text) {
 			i, err := strconv.ParseInt(n.Text, 10, 64)
@@ -140,11 +161,15 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 			}
 			start = num(i + 1)
 		} else {
-			start = binOp{"+", numArg(1), num(1)}
+			start = binOp{"+", whole(1, "start"), num(1)}
 		}
 		out := []sqlExpr{textArg(0), start}
 		if len(args) == 3 {
-			out = append(out, numArg(2))
+			if n, ok := args[2].(*insights.NumberLit); ok && isInt(n.Text) {
+				out = append(out, numArg(2))
+			} else {
+				out = append(out, whole(2, "length"))
+			}
 		}
 		return value{x: fcall(fnSubstring, out...), t: vStr}
 	case "strcontains":

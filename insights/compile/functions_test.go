@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -36,10 +37,20 @@ func TestDocumentedExamples(t *testing.T) {
 		{`ltrim("\t x \n")`, "x \n"},
 		{`rtrim("\t x \n")`, "\t x"},
 		{`isblank("\t \n")`, true},
+		// A computed index counts whole characters, rounded down.
+		{`substr("xyZfooxyZ", 7 / 2, 3)`, "foo"},
 		// Numeric functions.
 		{`abs(-3)`, int64(3)},
 		{`greatest(1, 5, 3)`, int64(5)},
 		{`least(4, 2, 7)`, int64(2)},
+		{`sqrt(16)`, 4.0},
+		{`log(1)`, 0.0},
+		// Outside their domain, log and sqrt give what IEEE arithmetic gives
+		// (as division by zero does) instead of failing the whole query.
+		{`sqrt(0 - 4)`, math.NaN()},
+		{`log(0)`, math.Inf(-1)},
+		{`log(0 - 1)`, math.NaN()},
+		{`sqrt(0 - bytes)`, math.NaN()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
@@ -50,7 +61,7 @@ func TestDocumentedExamples(t *testing.T) {
 			}
 			got := res.rows[0][0]
 			if f, ok := tt.want.(float64); ok {
-				if g, ok := got.(float64); !ok || g != f {
+				if g, ok := got.(float64); !ok || g != f && !(math.IsNaN(f) && math.IsNaN(g)) {
 					t.Errorf("%s = %#v, want %v\n%s", tt.expr, got, f, sql)
 				}
 				return
