@@ -151,7 +151,7 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 			if n, ok := args[i].(*insights.NumberLit); ok && !isInt(n.Text) {
 				c.fail(n.Pos, "the %s of substr must be a whole number, found %s", what, n.Text)
 			}
-			return cast{x: fcall(fnFloor, numArg(i)), to: typeBigint}
+			return cast{x: fcall(fnFloor, numArg(i)), to: typeBigint, try: true}
 		}
 		var start sqlExpr
 		if n, ok := args[1].(*insights.NumberLit); ok && isInt(n.Text) {
