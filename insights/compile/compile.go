@@ -284,47 +284,7 @@ func isHidden(name string) bool { return strings.HasPrefix(name, hiddenPrefix) }
 
 // refersTo reports whether x reads one of the columns names.
 func refersTo(x sqlExpr, names []string) bool {
-	found := false
-	var walk func(sqlExpr)
-	walk = func(x sqlExpr) {
-		switch x := x.(type) {
-		case colRef:
-			found = found || hasName(names, x.name)
-		case binOp:
-			walk(x.x)
-			walk(x.y)
-		case unOp:
-			walk(x.x)
-		case isNull:
-			walk(x.x)
-		case inList:
-			walk(x.x)
-			for _, e := range x.list {
-				walk(e)
-			}
-		case call:
-			for _, a := range x.args {
-				walk(a)
-			}
-		case cast:
-			walk(x.x)
-		case caseWhen:
-			walk(x.when)
-			walk(x.then)
-			if x.els != nil {
-				walk(x.els)
-			}
-		case rowNumber:
-			for _, p := range x.partition {
-				walk(p)
-			}
-			for _, o := range x.order {
-				walk(o.x)
-			}
-		}
-	}
-	walk(x)
-	return found
+	return anyColumn(x, func(n string) bool { return hasName(names, n) })
 }
 
 func hasName(list []string, name string) bool {

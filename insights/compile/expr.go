@@ -269,12 +269,17 @@ func (c *compiler) checkGrouped(e insights.Expr, v value) {
 }
 
 func hasColumn(x sqlExpr) bool {
+	return anyColumn(x, func(string) bool { return true })
+}
+
+// anyColumn reports whether x reads a column for which match is true.
+func anyColumn(x sqlExpr, match func(name string) bool) bool {
 	found := false
 	var walk func(sqlExpr)
 	walk = func(x sqlExpr) {
 		switch x := x.(type) {
 		case colRef:
-			found = true
+			found = found || match(x.name)
 		case binOp:
 			walk(x.x)
 			walk(x.y)
@@ -298,6 +303,13 @@ func hasColumn(x sqlExpr) bool {
 			walk(x.then)
 			if x.els != nil {
 				walk(x.els)
+			}
+		case rowNumber:
+			for _, p := range x.partition {
+				walk(p)
+			}
+			for _, o := range x.order {
+				walk(o.x)
 			}
 		}
 	}
