@@ -197,7 +197,11 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 		}
 		return value{x: c.floorTime(secs, ts.x, args[1], e.Name, f.Name == "dateceil"), t: vTime}
 	case "fromMillis":
-		return value{x: fcall(fnToTimestamp, binOp{"/", numArg(0), num(1000)}), t: vTime}
+		// Outside ±8.64e15 ms (JavaScript's date range, inside every
+		// engine's) a time is null rather than a failed query.
+		ms := numArg(0)
+		return value{x: caseWhen{when: binOp{"<=", fcall(fnAbs, ms), numLit{"8640000000000000"}},
+			then: fcall(fnToTimestamp, binOp{"/", ms, num(1000)})}, t: vTime}
 	case "toMillis":
 		ts := arg(0)
 		if ts.t != vTime && ts.t != vAny {

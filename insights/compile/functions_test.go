@@ -39,6 +39,12 @@ func TestDocumentedExamples(t *testing.T) {
 		{`isblank("\t \n")`, true},
 		// A computed index counts whole characters, rounded down.
 		{`substr("xyZfooxyZ", 7 / 2, 3)`, "foo"},
+		// Datetime functions. A time out of the engine's range is null,
+		// not a failed query; JavaScript's dates end at 8.64e15 ms too.
+		{`toMillis(fromMillis(1709251200123))`, int64(1709251200123)},
+		{`fromMillis(8640000000000001)`, nil},
+		{`fromMillis(1000000000000000000)`, nil}, // beyond DuckDB's timestamps: an error before
+		{`fromMillis(0 - 8640000000000001)`, nil},
 		// Numeric functions.
 		{`abs(-3)`, int64(3)},
 		{`greatest(1, 5, 3)`, int64(5)},
