@@ -194,6 +194,18 @@ func (p *parser) command() Command {
 	if why, ok := unsupportedCommands[name]; ok {
 		panic(Unsupportedf(p.src, p.tok.pos, "the %s command is not supported: %s", p.tok.val, why))
 	}
+	if name == "head" || name == "tail" {
+		// Deprecated by CloudWatch in favour of limit.
+		n := "10"
+		if nx := p.peek(); nx.kind == tNumber {
+			n = nx.val
+		}
+		why := "CloudWatch replaced it with limit, as in limit " + n
+		if name == "tail" {
+			why = "CloudWatch replaced it with limit; for the oldest records write sort @timestamp asc | limit " + n
+		}
+		panic(Unsupportedf(p.src, p.tok.pos, "the %s command is not supported: %s", p.tok.val, why))
+	}
 	msg := fmt.Sprintf("unknown command %q", p.tok.val)
 	if s := suggest(p.tok.val, Commands); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)

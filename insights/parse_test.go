@@ -259,6 +259,8 @@ func TestParseErrors(t *testing.T) {
 		{"fields ``", "1:8: empty field name ``", "``", false},
 		{"fields a ! b", `1:10: unexpected character '!': write != to compare, or not before a condition`, "!", false},
 		{"fields é", "1:8: unexpected character 'é': expected a field, a value or an operator; write a field name with other characters than letters, digits, _, . and @ in backquotes, such as `é`, and text in quotes", "é", false},
+		{"fields a | head 10", `1:12: the head command is not supported: CloudWatch replaced it with limit, as in limit 10`, "head", true},
+		{"TAIL 5", `1:1: the TAIL command is not supported: CloudWatch replaced it with limit; for the oldest records write sort @timestamp asc | limit 5`, "TAIL", true},
 		{"fields srcaddr; stats count()", `1:15: unexpected character ';': separate commands with |`, ";", false},
 		{"filter a = 1 && b = 2", `1:14: unexpected character '&': write and`, "&", false},
 		{"filter a ~ /x/", `1:10: unexpected character '~': write =~ or like before a /regular expression/`, "~", false},
