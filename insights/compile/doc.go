@@ -5,7 +5,9 @@
 // which runs the SQL. Commands are folded into a chain of nested SELECTs whose
 // semantics match CloudWatch's pipeline: a filter before stats is a WHERE, a
 // filter after stats filters the aggregated rows, sort and limit apply where
-// they appear. The SQL is built as a small syntax tree and rendered by a
+// they appear, and the order a sort gives lasts through the commands after
+// it. Text sorts in CloudWatch's documented natural order (10.0.0.9 before
+// 10.0.0.10). The SQL is built as a small syntax tree and rendered by a
 // Dialect; every identifier and literal goes through one quoting function.
 // What cannot be translated exactly is an *insights.Error that wraps
 // insights.ErrUnsupported and names the construct and its position.
