@@ -72,18 +72,31 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// durationUnits maps accepted spellings to canonical units.
-var durationUnits = map[string]string{
-	"ms": "ms", "msec": "ms", "msecs": "ms",
-	"s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s",
-	"m": "m", "min": "m", "mins": "m", "minute": "m", "minutes": "m",
-	"h": "h", "hr": "h", "hrs": "h", "hour": "h", "hours": "h",
-	"d": "d", "day": "d", "days": "d",
-	"w": "w", "week": "w", "weeks": "w",
-	"mo": "mo", "mon": "mo", "mons": "mo", "month": "mo", "months": "mo",
-	"q": "q", "qtr": "q", "qtrs": "q", "quarter": "q", "quarters": "q",
-	"y": "y", "yr": "y", "year": "y", "years": "y",
-}
+// durationUnits maps accepted spellings to canonical units: the ones AWS
+// documents for bin, and the plural (an added s) of every spelling longer
+// than one character, which AWS also accepts.
+var durationUnits = func() map[string]string {
+	m := map[string]string{}
+	for unit, spellings := range map[string][]string{
+		"ms": {"ms", "msec", "millisecond"},
+		"s":  {"s", "sec", "second"},
+		"m":  {"m", "min", "minute"},
+		"h":  {"h", "hr", "hour"},
+		"d":  {"d", "day"},
+		"w":  {"w", "week"},
+		"mo": {"mo", "mon", "month"},
+		"q":  {"q", "qtr", "quarter"},
+		"y":  {"y", "yr", "year"},
+	} {
+		for _, sp := range spellings {
+			m[sp] = unit
+			if len(sp) > 1 {
+				m[sp+"s"] = unit
+			}
+		}
+	}
+	return m
+}()
 
 func (l *lexer) errorf(start, end int, format string, args ...any) *Error {
 	return Errorf(l.src, Pos{start, end}, format, args...)
