@@ -455,6 +455,9 @@ func (c *compiler) statsCmd(cmd *insights.StatsCmd) {
 	for _, by := range cmd.By {
 		v := c.expr(by.X)
 		name := by.Alias
+		if f, ok := by.X.(*insights.FieldRef); ok && name == "" {
+			name = f.Name // as written, without the backquotes
+		}
 		if name == "" {
 			name = by.X.String()
 		}
