@@ -18,6 +18,9 @@ const (
 	exitFailure = 1 // I/O or runtime error
 	exitUsage   = 2 // bad flags or arguments
 	exitPartial = 3 // finished, but some input was rejected
+	// exitInterrupted is the shell's code for a command ended by SIGINT
+	// (128 + 2), so scripts can tell Ctrl-C from a failure.
+	exitInterrupted = 130
 )
 
 // exitError carries an exit code up to main. A nil err with a code reports
@@ -52,6 +55,10 @@ func run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintf(g.stderr, "flowlens: interrupted: %v\n", err)
+		return exitInterrupted
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {

@@ -193,3 +193,27 @@ func TestParseExternalSamples(t *testing.T) {
 		})
 	}
 }
+
+func TestInterruptedExitCode(t *testing.T) {
+	// A command that fails because the signal context ended exits 130, as a
+	// shell reports a command killed by SIGINT; one that is not interrupted
+	// keeps its own code.
+	lines := writeFile(t, "flows.log", []byte(sampleLines))
+	cliMu.Lock()
+	defer cliMu.Unlock()
+	var out, errb bytes.Buffer
+	oldOut, oldErr := g.stdout, g.stderr
+	g.stdout, g.stderr = &out, &errb
+	defer func() { g.stdout, g.stderr = oldOut, oldErr }()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if code := run(ctx, []string{"ingest", "--data", t.TempDir(), lines}); code != exitInterrupted {
+		t.Errorf("interrupted ingest: exit %d, want %d; stderr:\n%s", code, exitInterrupted, errb.String())
+	}
+	if !strings.Contains(errb.String(), "flowlens: interrupted: ") {
+		t.Errorf("stderr does not say the command was interrupted:\n%s", errb.String())
+	}
+	if code := run(ctx, []string{"version"}); code != exitOK {
+		t.Errorf("a command that finishes despite the signal: exit %d, want 0", code)
+	}
+}

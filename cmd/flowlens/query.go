@@ -16,6 +16,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
@@ -226,6 +227,9 @@ func readQuery(cmd *cobra.Command, arg string) (string, error) {
 	var err error
 	switch {
 	case arg == "-":
+		if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			fmt.Fprintln(g.stderr, "reading the query from standard input; end it with Ctrl-D")
+		}
 		b, err = io.ReadAll(cmd.InOrStdin())
 		if err != nil {
 			return "", &exitError{code: exitFailure, err: fmt.Errorf("read the query from standard input: %w", err)}

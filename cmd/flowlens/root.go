@@ -28,10 +28,11 @@ type globals struct {
 var g = &globals{stdout: os.Stdout, stderr: os.Stderr}
 
 const exitCodesHelp = `Exit codes:
-  0  success
-  1  I/O or runtime error
-  2  usage error (bad flags or arguments)
-  3  finished, but some input was rejected (see stderr)`
+  0    success
+  1    I/O or runtime error
+  2    usage error (bad flags or arguments)
+  3    finished, but some input was rejected (see stderr)
+  130  interrupted (Ctrl-C or SIGTERM)`
 
 func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
