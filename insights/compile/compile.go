@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,7 @@ type binding struct {
 	expr   sqlExpr
 	typ    vtype
 	column string // the schema column it holds unchanged, if any
+	dash   bool   // a field of the view whose null stands for "-"
 }
 
 // level is one SELECT being built. Commands add to it until one needs the
@@ -105,6 +107,8 @@ type compiler struct {
 	stats    *statsScope          // set while compiling a stats expression
 	sawStats bool
 	sawLimit bool
+
+	dashLeaves int // comparisons compiled with their answer for "-" (dash.go)
 }
 
 func (c *compiler) fail(pos insights.Pos, format string, args ...any) {
@@ -242,7 +246,7 @@ func (c *compiler) closeLevel() {
 		}
 		items = append(items, selectItem{x: b.expr, alias: b.name})
 		added = append(added, b.name)
-		newDefs = append(newDefs, &binding{name: b.name, expr: colRef{b.name}, typ: b.typ, column: b.column})
+		newDefs = append(newDefs, &binding{name: b.name, expr: colRef{b.name}, typ: b.typ, column: b.column, dash: b.dash})
 	}
 	// The order of the closed level lasts into the new one, as a sort lasts
 	// through the commands after it in CloudWatch: a key over columns that
@@ -333,7 +337,7 @@ func (c *compiler) fieldsCmd(cmd *insights.FieldsCmd) {
 				name = it.X.String()
 			}
 		}
-		defs = append(defs, &binding{name: c.text(name, it.Pos, "field name"), expr: v.x, typ: v.t, column: v.column})
+		defs = append(defs, &binding{name: c.text(name, it.Pos, "field name"), expr: v.x, typ: v.t, column: v.column, dash: v.dash})
 	}
 	// All items see the fields as they were before the command.
 	for _, b := range defs {
@@ -359,6 +363,7 @@ func (c *compiler) sortCmd(cmd *insights.SortCmd) {
 		if !hasColumn(v.x) {
 			continue // a constant orders nothing, and SQL would read a number as a column position
 		}
+		v.x = c.showDash(v) // "-" sorts as the text it is in CloudWatch
 		if secs, ok := epochSeconds(v.x); ok {
 			v.x = secs // @timestamp sorts as the record's seconds
 		}
@@ -418,6 +423,12 @@ func (c *compiler) dedupCmd(cmd *insights.DedupCmd) {
 	var anyNull sqlExpr
 	for _, f := range cmd.Fields {
 		v := c.expr(f)
+		if v.dash && v.t == vStr {
+			// "-" is a value like any other: records showing it are
+			// deduplicated, not kept as missing ones are.
+			keys = append(keys, c.showDash(v))
+			continue
+		}
 		if hasColumn(v.x) {
 			keys = append(keys, v.x)
 		}
@@ -428,8 +439,11 @@ func (c *compiler) dedupCmd(cmd *insights.DedupCmd) {
 			anyNull = binOp{"OR", anyNull, n}
 		}
 	}
-	first := binOp{"=", rowNumber{partition: keys, order: c.lv.sel.orderBy}, num(1)}
-	c.lv.sel.qualify = binOp{"OR", anyNull, first}
+	var first sqlExpr = binOp{"=", rowNumber{partition: keys, order: c.lv.sel.orderBy}, num(1)}
+	if anyNull != nil {
+		first = binOp{"OR", anyNull, first}
+	}
+	c.lv.sel.qualify = first
 	c.lv.limited = true
 }
 
@@ -485,8 +499,10 @@ func (c *compiler) statsCmd(cmd *insights.StatsCmd) {
 			}
 		}
 		c.text(o.name, o.pos, "field name")
-		item := selectItem{x: o.v.x, alias: o.name}
-		if r, ok := o.v.x.(colRef); ok && r.name == o.name {
+		// A text field of the view groups on its column, which engines
+		// do fastest, and shows "-" for null.
+		item := selectItem{x: c.showDash(o.v), alias: o.name}
+		if r, ok := item.x.(colRef); ok && r.name == o.name {
 			item.alias = ""
 		}
 		sel.items = append(sel.items, item)
@@ -567,6 +583,16 @@ func (c *compiler) finish() *selectStmt {
 				items[0].except = append(items[0].except, in)
 			}
 		}
+		if lv.raw {
+			for _, in := range lv.input {
+				if col, typ, ok := c.schema.Resolve(in); ok && col == in && !hasName(items[0].except, in) {
+					v := value{x: colRef{in}, t: schemaType(typ), dash: dashColumn(in)}
+					if x := c.showDash(v); !reflect.DeepEqual(x, v.x) {
+						items[0].replace = append(items[0].replace, selectItem{x: x, alias: in})
+					}
+				}
+			}
+		}
 		for _, b := range lv.defs {
 			if r, ok := b.expr.(colRef); ok && hasName(lv.input, r.name) {
 				continue
@@ -576,7 +602,7 @@ func (c *compiler) finish() *selectStmt {
 					items[0].except = append(items[0].except, in)
 				}
 			}
-			items = append(items, selectItem{x: b.expr, alias: b.name})
+			items = append(items, selectItem{x: c.showDash(value{x: b.expr, t: b.typ, dash: b.dash}), alias: b.name})
 		}
 		lv.sel.items = items
 		return lv.sel
@@ -590,8 +616,8 @@ func (c *compiler) finish() *selectStmt {
 			continue
 		}
 		names = append(names, name)
-		item := selectItem{x: v.x, alias: name}
-		if r, ok := v.x.(colRef); ok && r.name == name {
+		item := selectItem{x: c.showDash(v), alias: name}
+		if r, ok := item.x.(colRef); ok && r.name == name {
 			item.alias = ""
 		}
 		items = append(items, item)

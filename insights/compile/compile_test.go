@@ -72,6 +72,11 @@ var goldenCases = []goldenCase{
 	{name: "ip_functions", query: `filter isValidIp(srcaddr) and (isValidIpV4(srcaddr) or isValidIpV6(srcaddr)) | stats count(*) as n, count_distinct(srcaddr) as hosts by isIpInSubnet(srcaddr, "10.0.0.0/8") as internal | sort internal`},
 	{name: "ip_subnet_bits", query: `filter isIpv4InSubnet(srcaddr, "10.0.16.0/20") or isIpInSubnet(dstaddr, "192.0.2.7/32") or isIpInSubnet(dstaddr, "0.0.0.0/0") | stats count(*) as n`},
 	{name: "ip_v6", query: `filter isIpInSubnet(srcaddr, "2001:db8::/32") or isIpv6InSubnet(dstaddr, "2001:db8:0:8000::/49") | stats count(*) as n`},
+	// A null field of the view is CloudWatch's "-" in comparisons (dash.go).
+	{name: "dash_negations", query: `filter action != "REJECT" and not (dstport > 100) and action not like /ACC/ and srcaddr not in ["10.0.0.1"] and not (action = "ACCEPT" or log_status = "NODATA") | stats count(*) as n by action`},
+	{name: "dash_literals", query: `filter action = "-" or dstport = "-" or dstport != "-" or action < "A" or action in ["-", "REJECT"] or action like "-" | stats count(*) as n`},
+	{name: "dash_fields", query: `filter srcaddr = dstaddr or srcport = dstport or srcport != dstport or srcaddr = srcport | stats count(*) as n`},
+	{name: "dash_value", query: `fields action != "REJECT" as kept, srcaddr, dstport | limit 5`},
 	// Time ranges.
 	{name: "time_range", query: `filter action = "REJECT" | stats count(*) as n by dstport | sort n desc, dstport | limit 10`,
 		opts: Options{From: utc("2024-03-01T10:00:00Z"), To: utc("2024-03-01T12:00:00Z")}},

@@ -14,8 +14,10 @@ type Dialect interface {
 	// cast renders a conversion of x; with try, a value that does not
 	// convert becomes NULL instead of an error.
 	cast(x string, t sqlType, try bool) string
-	// star renders "all columns of the FROM except these".
-	star(except []string) string
+	// star renders "all columns of the FROM except these", with the
+	// columns of replace (rendered "expr AS name") shown as those
+	// expressions instead.
+	star(except, replace []string) string
 }
 
 // fn is an engine-neutral SQL function. Dialects map each to their own

@@ -7,7 +7,9 @@
 // filter after stats filters the aggregated rows, sort and limit apply where
 // they appear, and the order a sort gives lasts through the commands after
 // it. Text sorts in CloudWatch's documented natural order (10.0.0.9 before
-// 10.0.0.10). The SQL is built as a small syntax tree and rendered by a
+// 10.0.0.10). A null field of the view is the flow log's "-", which
+// CloudWatch reads as text: comparisons answer for it as for "-" (dash.go),
+// and results show it for text fields. The SQL is built as a small syntax tree and rendered by a
 // Dialect; every identifier and literal goes through one quoting function.
 // What cannot be translated exactly is an *insights.Error that wraps
 // insights.ErrUnsupported and names the construct and its position.

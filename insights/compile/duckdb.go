@@ -56,13 +56,17 @@ func (duckDB) cast(x string, t sqlType, try bool) string {
 	return "CAST(" + x + " AS " + name + ")"
 }
 
-func (d duckDB) star(except []string) string {
-	if len(except) == 0 {
-		return "*"
+func (d duckDB) star(except, replace []string) string {
+	s := "*"
+	if len(except) > 0 {
+		q := make([]string, len(except))
+		for i, e := range except {
+			q[i] = d.ident(e)
+		}
+		s += " EXCLUDE (" + strings.Join(q, ", ") + ")"
 	}
-	q := make([]string, len(except))
-	for i, e := range except {
-		q[i] = d.ident(e)
+	if len(replace) > 0 {
+		s += " REPLACE (" + strings.Join(replace, ", ") + ")"
 	}
-	return "* EXCLUDE (" + strings.Join(q, ", ") + ")"
+	return s
 }

@@ -61,6 +61,9 @@ type value struct {
 	t      vtype
 	column string // the schema column, when the expression is just that column
 	lit    bool   // a literal written in the query
+	// dash marks a field of the view whose NULL stands for the flow log's
+	// "-" (see dash.go): comparisons read it as that text.
+	dash bool
 }
 
 // v1Message are the columns of @message: the default (version 2) format.
@@ -86,19 +89,19 @@ func (c *compiler) lookupDef(name string) *binding {
 // fields, then the schema's columns while they are visible.
 func (c *compiler) field(f *insights.FieldRef) value {
 	if b := c.lookupDef(f.Name); b != nil {
-		return value{x: b.expr, t: b.typ, column: b.column}
+		return value{x: b.expr, t: b.typ, column: b.column, dash: b.dash}
 	}
 	if strings.HasPrefix(f.Name, "@") {
 		return c.atField(f)
 	}
 	col, typ, ok := c.schema.Resolve(f.Name)
 	if ok && c.lv.raw {
-		return value{x: colRef{col}, t: schemaType(typ), column: col}
+		return value{x: colRef{col}, t: schemaType(typ), column: col, dash: dashColumn(col)}
 	}
 	if ok {
 		for _, b := range c.lv.defs {
 			if b.column == col {
-				return value{x: b.expr, t: b.typ, column: b.column}
+				return value{x: b.expr, t: b.typ, column: b.column, dash: b.dash}
 			}
 		}
 		c.fail(f.Pos, "field %s is not available after stats: only %s can be used; add it to the by clause of stats",
@@ -228,7 +231,7 @@ func (c *compiler) expr(e insights.Expr) value {
 		return value{x: numLit{e.Text}, t: vNum, lit: true}
 	case *insights.UnaryExpr:
 		if e.Op == "not" {
-			return value{x: unOp{"NOT", c.cond(e.X)}, t: vBool}
+			return c.boolValue(e)
 		}
 		v := c.number(e.X, "-")
 		if n, ok := v.x.(numLit); ok && v.lit {
@@ -287,6 +290,9 @@ func anyColumn(x sqlExpr, match func(name string) bool) bool {
 			walk(x.x)
 		case isNull:
 			walk(x.x)
+		case distinctFrom:
+			walk(x.x)
+			walk(x.y)
 		case inList:
 			walk(x.x)
 			for _, e := range x.list {
@@ -318,7 +324,11 @@ func anyColumn(x sqlExpr, match func(name string) bool) bool {
 }
 
 // cond compiles an expression used as a condition.
-func (c *compiler) cond(e insights.Expr) sqlExpr {
+func (c *compiler) cond(e insights.Expr) sqlExpr { return c.pred(e, false) }
+
+// condValue compiles a condition that is neither a comparison nor and, or,
+// not: a function such as isValidIp, or a number (true when not 0).
+func (c *compiler) condValue(e insights.Expr) sqlExpr {
 	v := c.expr(e)
 	switch v.t {
 	case vBool, vAny:
@@ -358,56 +368,14 @@ func (c *compiler) textOf(v value) sqlExpr {
 
 func (c *compiler) binary(e *insights.BinaryExpr) value {
 	switch e.Op {
-	case "and", "or":
-		return value{x: binOp{strings.ToUpper(e.Op), c.cond(e.X), c.cond(e.Y)}, t: vBool}
+	case "and", "or", "like", "not like", "=~", "in", "not in", "=", "!=", "<", "<=", ">", ">=":
+		return c.boolValue(e)
 	case "+", "-", "*", "/", "%":
 		l, r := c.number(e.X, e.Op), c.number(e.Y, e.Op)
 		return value{x: binOp{e.Op, l.x, r.x}, t: vNum}
 	case "^":
 		l, r := c.number(e.X, e.Op), c.number(e.Y, e.Op)
 		return value{x: fcall(fnPow, l.x, r.x), t: vNum}
-	case "like", "not like", "=~":
-		x := c.textOf(c.expr(e.X))
-		var m sqlExpr
-		switch y := e.Y.(type) {
-		case *insights.StringLit:
-			m = fcall(fnContains, x, strLit{c.text(y.Value, y.Pos, "string")})
-		case *insights.RegexLit:
-			m = fcall(fnRegexpMatch, x, c.regex(y))
-		default:
-			c.fail(e.Y.Position(), "expected a string or a regular expression after %s", e.Op)
-		}
-		if e.Op == "not like" {
-			m = unOp{"NOT", m}
-		}
-		return value{x: m, t: vBool}
-	case "in", "not in":
-		x := c.expr(e.X)
-		list, ok := e.Y.(*insights.ListExpr)
-		if !ok {
-			c.fail(e.Y.Position(), "expected a list after %s", e.Op)
-		}
-		var left sqlExpr
-		var elems []sqlExpr
-		for _, el := range list.Elems {
-			c.checkValue(el)
-			l, r := c.coerce("=", e.X, x, el, c.expr(el))
-			if left != nil && !reflect.DeepEqual(left, l) {
-				c.fail(list.Pos, "the values of the list must all be numbers or all be strings")
-			}
-			left = l
-			elems = append(elems, r)
-		}
-		return value{x: inList{x: left, list: elems, not: e.Op == "not in"}, t: vBool}
-	case "=", "!=", "<", "<=", ">", ">=":
-		x := c.expr(e.X)
-		c.checkValue(e.Y)
-		l, r := c.coerce(e.Op, e.X, x, e.Y, c.expr(e.Y))
-		op := e.Op
-		if op == "!=" {
-			op = "<>"
-		}
-		return value{x: binOp{op, l, r}, t: vBool}
 	}
 	c.unsupported(e.Pos, "the operator %s is not supported", e.Op)
 	return value{}

@@ -78,8 +78,8 @@ func column(t *testing.T, db *sql.DB, s Schema, text string) []string {
 }
 
 // TestSortNaturalOrder checks that sort orders text as CloudWatch documents
-// it, in both directions, after stats and for parsed fields; records without
-// the field come last either way, as before.
+// it, in both directions, after stats and for parsed fields; a view field
+// that is null sorts as the text "-", a missing parse result comes last.
 func TestSortNaturalOrder(t *testing.T) {
 	reversed := func(s []string) []string {
 		r := slices.Clone(s)
@@ -97,8 +97,12 @@ func TestSortNaturalOrder(t *testing.T) {
 		{"aws example default", awsSortExample, "fields v | sort v", awsSortExample},
 		{"aws example desc", awsSortExample, "fields v | sort v desc", reversed(awsSortExample)},
 		{"addresses", sortedIPs, "fields v | sort v", sortedIPs},
-		{"addresses desc, null last", withNull, "fields v | sort v desc", append(reversed(sortedIPs), "<null>")},
-		{"after stats", withNull, "stats count(*) by v | sort v", withNull},
+		// A null field of the view is the flow log's "-", which sorts as
+		// text: before the digits, so first ascending and last descending.
+		{"addresses desc, dash last", withNull, "fields v | sort v desc", append(reversed(sortedIPs), "-")},
+		{"after stats, dash first", withNull, "stats count(*) by v | sort v", append([]string{"-"}, sortedIPs...)},
+		// A parse result that is missing is null, and null comes last.
+		{"missing parse result last", []string{"x", "10.0.0.1"}, `parse v "*.*" as a, rest | sort a | display v`, []string{"10.0.0.1", "x"}},
 		{"parsed octet", sortedIPs, `parse v "*.*" as a, rest | sort a, rest | display v`, sortedIPs},
 		{"string function", sortedIPs, "fields concat(v, \"\") as w | sort w | display w", sortedIPs},
 		{"dedup keeps the first in natural order", []string{"x2", "x10", "x1"},

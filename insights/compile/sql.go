@@ -32,7 +32,9 @@ type (
 		x   sqlExpr
 		not bool
 	}
-	inList struct {
+	// distinctFrom is x IS DISTINCT FROM y: x <> y where NULL is a value.
+	distinctFrom struct{ x, y sqlExpr }
+	inList       struct {
 		x    sqlExpr
 		list []sqlExpr
 		not  bool
@@ -54,19 +56,20 @@ type (
 	}
 )
 
-func (colRef) sqlNode()    {}
-func (strLit) sqlNode()    {}
-func (numLit) sqlNode()    {}
-func (boolLit) sqlNode()   {}
-func (nullLit) sqlNode()   {}
-func (binOp) sqlNode()     {}
-func (unOp) sqlNode()      {}
-func (isNull) sqlNode()    {}
-func (inList) sqlNode()    {}
-func (call) sqlNode()      {}
-func (cast) sqlNode()      {}
-func (caseWhen) sqlNode()  {}
-func (rowNumber) sqlNode() {}
+func (colRef) sqlNode()       {}
+func (strLit) sqlNode()       {}
+func (numLit) sqlNode()       {}
+func (boolLit) sqlNode()      {}
+func (nullLit) sqlNode()      {}
+func (binOp) sqlNode()        {}
+func (unOp) sqlNode()         {}
+func (isNull) sqlNode()       {}
+func (distinctFrom) sqlNode() {}
+func (inList) sqlNode()       {}
+func (call) sqlNode()         {}
+func (cast) sqlNode()         {}
+func (caseWhen) sqlNode()     {}
+func (rowNumber) sqlNode()    {}
 
 type orderItem struct {
 	x    sqlExpr
@@ -74,10 +77,11 @@ type orderItem struct {
 }
 
 type selectItem struct {
-	star   bool
-	except []string // with star
-	x      sqlExpr
-	alias  string // "" to keep the expression's own name
+	star    bool
+	except  []string     // with star
+	replace []selectItem // with star: columns shown as another expression
+	x       sqlExpr
+	alias   string // "" to keep the expression's own name
 }
 
 // selectStmt is one SELECT; from is a table name or a subquery.
@@ -147,7 +151,11 @@ func (r *renderer) stmt(s *selectStmt, ind string) string {
 			for _, e := range it.except {
 				r.ident(e) // checks the text
 			}
-			b.WriteString(r.d.star(it.except))
+			var repl []string
+			for _, rp := range it.replace {
+				repl = append(repl, r.expr(rp.x)+" AS "+r.ident(rp.alias))
+			}
+			b.WriteString(r.d.star(it.except, repl))
 			continue
 		}
 		b.WriteString(r.expr(it.x))
@@ -261,7 +269,7 @@ func prec(x sqlExpr) int {
 			return 3
 		}
 		return 8
-	case isNull, inList:
+	case isNull, inList, distinctFrom:
 		return 4
 	}
 	return 9 // columns, literals, calls, casts, CASE
@@ -335,6 +343,8 @@ func (r *renderer) expr(x sqlExpr) string {
 			return r.atom(x.x) + " IS NOT NULL"
 		}
 		return r.atom(x.x) + " IS NULL"
+	case distinctFrom:
+		return r.atom(x.x) + " IS DISTINCT FROM " + r.atom(x.y)
 	case inList:
 		parts := make([]string, len(x.list))
 		for i, e := range x.list {
