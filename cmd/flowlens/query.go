@@ -424,6 +424,58 @@ func queryError(err error, text, sql, lang string) error {
 		shown, label = sql, "compiled SQL"
 	}
 	headline, details, _ := strings.Cut(qe.Msg, "\n")
+	hint := qe.Hint
+	if lang == "insights" {
+		// The engine's advice speaks of the SQL (TRY_CAST, SET, double
+		// quotes, GROUP BY), which an Insights user does not write: say
+		// what to change in the Insights query instead.
+		for _, r := range []struct {
+			inHint  string // the SQL advice in the engine's hint, which is replaced
+			inMsg   string // the SQL advice in the message, which is cut out up to its full stop
+			insight func(sqlHint string) string
+		}{
+			{inHint: "TRY_CAST", insight: func(string) string {
+				return `a value of the query did not convert to the type it meets: compare number fields (dstport, bytes) with numbers that fit them, text fields with quoted text, and @timestamp with a time such as "2024-03-01T12:00:00Z"`
+			}},
+			{inMsg: `Use "SET max_expression_depth`, insight: func(string) string {
+				return "the query nests too deeply for the engine: write many comparisons of one field as field in [...], and split deeply nested expressions into steps with fields ... as"
+			}},
+			{inHint: `write "end" in double quotes`, insight: func(string) string {
+				return "name the field end as endTime or windowend"
+			}},
+			{inHint: " to the GROUP BY list", insight: func(h string) string {
+				field, _, _ := strings.Cut(strings.TrimPrefix(h, "add "), " to the GROUP BY list")
+				return fmt.Sprintf("add %s to the by clause of stats, or wrap it in an aggregate such as max(%s)", field, field)
+			}},
+			{inMsg: "You might need to add explicit type casts", insight: func(string) string {
+				return "compare and combine values of one type: number fields with numbers, text fields with quoted text"
+			}},
+			{inMsg: "Please add an explicit type cast", insight: func(string) string {
+				return "compare and combine values of one type: number fields with numbers, text fields with quoted text"
+			}},
+		} {
+			if r.inHint != "" && strings.Contains(hint, r.inHint) {
+				hint = r.insight(hint)
+			}
+			if r.inMsg == "" {
+				continue
+			}
+			for _, part := range []*string{&headline, &details} {
+				i := strings.Index(*part, r.inMsg)
+				if i < 0 {
+					continue
+				}
+				end := len(*part)
+				if j := strings.IndexByte((*part)[i:], '.'); j >= 0 {
+					end = i + j + 1
+				}
+				*part = strings.TrimRight((*part)[:i], " ") + (*part)[end:]
+				if hint == "" {
+					hint = r.insight(hint)
+				}
+			}
+		}
+	}
 	var b strings.Builder
 	if start, end, ok := qe.Span(); ok && shown == qe.SQL {
 		line, col := lineCol(shown, start)
@@ -437,8 +489,8 @@ func queryError(err error, text, sql, lang string) error {
 	if details != "" {
 		fmt.Fprintf(&b, "\n%s", details)
 	}
-	if qe.Hint != "" {
-		fmt.Fprintf(&b, "\nhint: %s", qe.Hint)
+	if hint != "" {
+		fmt.Fprintf(&b, "\nhint: %s", hint)
 	}
 	if compiled {
 		b.WriteString("\nnote: the error is in the SQL compiled from the Insights query; --print-sql shows it")
