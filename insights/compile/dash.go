@@ -59,9 +59,10 @@ type leaf struct {
 	neg    bool      // the operator negates x (!=, not in, not like)
 }
 
-// sql renders the leaf, negated when neg. In a WHERE clause whose nots have
-// been pushed down to the comparisons, NULL acts as false, so the null case
-// only needs writing when its answer is true.
+// leafSQL renders the leaf, negated when neg. In a WHERE clause whose nots
+// have been pushed down to the comparisons, NULL acts as false, so the null
+// case only needs writing when its answer is true (x being null when one of
+// nulls is, except for a constant x).
 func (c *compiler) leafSQL(l leaf, neg bool) sqlExpr {
 	neg = neg != l.neg
 	want := l.ifNull != neg
@@ -69,21 +70,35 @@ func (c *compiler) leafSQL(l leaf, neg bool) sqlExpr {
 	if neg {
 		x = negateSQL(x)
 	}
-	if len(l.nulls) == 0 || !want {
+	if len(l.nulls) == 0 {
+		return x
+	}
+	var anyNull, noNull sqlExpr
+	for _, n := range l.nulls {
+		if anyNull == nil {
+			anyNull, noNull = isNull{x: n}, isNull{x: n, not: true}
+		} else {
+			anyNull, noNull = binOp{"OR", anyNull, isNull{x: n}}, binOp{"AND", noNull, isNull{x: n, not: true}}
+		}
+	}
+	if b, ok := x.(boolLit); ok {
+		// A constant (dstport in ["-"]) is not null when the field is:
+		// the null case is written out either way.
+		c.dashLeaves++
+		switch {
+		case b.v && want:
+			return boolLit{true}
+		case b.v:
+			return noNull
+		case want:
+			return anyNull
+		}
+		return boolLit{false}
+	}
+	if !want {
 		return x
 	}
 	c.dashLeaves++
-	var anyNull sqlExpr
-	for _, n := range l.nulls {
-		if anyNull == nil {
-			anyNull = isNull{x: n}
-		} else {
-			anyNull = binOp{"OR", anyNull, isNull{x: n}}
-		}
-	}
-	if b, ok := x.(boolLit); ok && !b.v {
-		return anyNull
-	}
 	if b, ok := x.(binOp); ok && b.op == "<>" && len(l.nulls) == 1 {
 		if reflect.DeepEqual(b.x, l.nulls[0]) && !hasColumn(b.y) {
 			return distinctFrom{x: b.x, y: b.y}
