@@ -624,12 +624,16 @@ func (p *parser) scalarPos(v *yaml.Node) func(off int) (int, int) {
 		indent++ // past the quote
 	}
 	if block {
+		// The value keeps the block's leading empty lines, so its lines
+		// count from the line after the indicator; the indentation is that
+		// of the first line with text.
 		startLine = v.Line + 1
-		for startLine-1 < len(lines) && len(bytes.TrimSpace(lines[startLine-1])) == 0 {
-			startLine++
+		first := startLine
+		for first-1 < len(lines) && len(bytes.TrimSpace(lines[first-1])) == 0 {
+			first++
 		}
-		if startLine-1 < len(lines) {
-			l := lines[startLine-1]
+		if first-1 < len(lines) {
+			l := lines[first-1]
 			indent = len(l) - len(bytes.TrimLeft(l, " "))
 		}
 	}

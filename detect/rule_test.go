@@ -123,6 +123,8 @@ func TestParseRuleErrors(t *testing.T) {
 			[]string{`r.yaml:26:9: {{internal(srcaddr || 'x')}}: the argument must be a column name such as srcaddr`}},
 		{"unclosed parameter", with(map[int]string{28: "  HAVING count(*) >= {{min_attempts"}),
 			[]string{`r.yaml:28:22: {{ is not closed by }}`}},
+		{"query block starting with empty lines", "id: x\nquery: |\n\n  SELECT 1\n\n  WHERE {{nope\n",
+			[]string{`r.yaml:6:9: {{ is not closed by }}`}},
 		{"unused threshold", with(map[int]string{26: "  WHERE dstport = 22 AND {{allow}}"}),
 			[]string{`r.yaml:23:1: threshold big is never used by the query (write {{big}} where it applies)`}},
 		{"allow lists not applied", with(map[int]string{26: "  WHERE dstport = 22 AND bytes < {{big}}"}),
