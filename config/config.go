@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -166,6 +167,10 @@ func (c Config) YAML() ([]byte, error) {
 // week units ("90d", "2w").
 type Duration time.Duration
 
+// ErrDurationTooLong is ParseDuration's error for a length that time.Duration
+// cannot hold.
+var ErrDurationTooLong = errors.New("too long, at most about 290 years")
+
 // ParseDuration reads "90d", "2w", "36h", "15m" and the like.
 func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
@@ -178,8 +183,11 @@ func ParseDuration(s string) (time.Duration, error) {
 	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
 			f, err := strconv.ParseFloat(n, 64)
-			if err != nil || f < 0 {
+			if err != nil || !(f >= 0) {
 				return 0, fmt.Errorf("invalid duration %q: expected a number of days or weeks such as 90d or 2w", s)
+			}
+			if f*float64(u.unit) >= math.MaxInt64 {
+				return 0, fmt.Errorf("invalid duration %q: %w", s, ErrDurationTooLong)
 			}
 			return time.Duration(f * float64(u.unit)), nil
 		}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,9 +117,15 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"-1d", "xd", "10", "soon"} {
+	for _, bad := range []string{"-1d", "xd", "10", "soon", "NaNd"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q): no error", bad)
+		}
+	}
+	// Lengths time.Duration cannot hold are refused, not wrapped around.
+	for _, long := range []string{"200000d", "1e300w"} {
+		if _, err := ParseDuration(long); !errors.Is(err, ErrDurationTooLong) {
+			t.Errorf("ParseDuration(%q): %v, want ErrDurationTooLong", long, err)
 		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/flowlens/flowlens/config"
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
 	"github.com/flowlens/flowlens/insights"
@@ -326,26 +327,14 @@ func timeRange(f *queryFlags, now time.Time) (engine.Range, error) {
 	return r, nil
 }
 
-// parseSince reads a positive Go duration, or a number of days or weeks
-// such as 7d, 1.5d or 2w (as the other commands' durations).
+// parseSince reads a positive duration as the other commands do (config's
+// ParseDuration): Go durations, or days and weeks such as 7d, 1.5d or 2w.
 func parseSince(s string) (time.Duration, error) {
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(n, 64)
-			if err != nil || !(f > 0) {
-				return 0, fmt.Errorf("%q is not a duration such as 90m, 24h, 7d or 2w", s)
-			}
-			if f*float64(u.unit) >= math.MaxInt64 {
-				return 0, fmt.Errorf("%q is too long: at most about 290 years", s)
-			}
-			return time.Duration(f * float64(u.unit)), nil
-		}
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	d, err := config.ParseDuration(s)
+	switch {
+	case errors.Is(err, config.ErrDurationTooLong):
+		return 0, fmt.Errorf("%q is too long: at most about 290 years", s)
+	case err != nil || d <= 0:
 		return 0, fmt.Errorf("%q is not a duration such as 90m, 24h, 7d or 2w", s)
 	}
 	return d, nil
