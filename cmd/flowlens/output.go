@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"time"
@@ -23,9 +24,11 @@ type resultSet struct {
 	Stats   map[string]any `json:"stats,omitempty"`
 }
 
-// writeResult renders rs in format (table, csv, json or ndjson).
+// writeResult renders rs in format (table, csv, json, ndjson or chart).
 func writeResult(w io.Writer, format string, rs *resultSet) error {
 	switch format {
+	case "chart":
+		return writeChart(w, rs, terminalWidth(w))
 	case "json":
 		enc := json.NewEncoder(w)
 		if rs.Rows == nil {
@@ -161,7 +164,7 @@ func tableCell(v any) string {
 
 func isNumber(v any) bool {
 	switch v.(type) {
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, *big.Int:
 		return true
 	}
 	return false

@@ -66,8 +66,9 @@ read. A note on stderr says when the range holds none of the lake's records.
 
 Output (-o): table (the default on a terminal), csv, json
 ({"columns": [...], "rows": [[...]], "stats": {"rows": N, "seconds": S}}) or ndjson
-(one object per row keyed by column name, the default elsewhere). At most --limit
-rows are printed; a note on stderr says when there were more.
+(one object per row keyed by column name, the default elsewhere), or chart: a line
+chart per number column when the result is a bin() series, else a bar per row (the
+first 60). At most --limit rows are printed; a note on stderr says when there were more.
 
 Errors point at the query: the line and a caret under the position. A query that
 does not parse, names unknown columns, fails on a value (a CAST, an overflow) or
@@ -87,6 +88,9 @@ is refused exits with 2; a query stopped by the time limit or by I/O exits with 
 
   # A query kept in a file, over one day
   flowlens query --from 2024-03-01T00:00:00Z --to 2024-03-02T00:00:00Z @scans.insights
+
+  # Rejected flows per hour, as a line chart
+  flowlens query -o chart --since 24h 'filter action = "REJECT" | stats count(*) as rejected by bin(1h)'
 
   # Which day folders a time range reads
   flowlens query --explain --since 48h 'stats count(*) by action'
@@ -194,6 +198,9 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 		rs.Stats["truncated"] = true
 	}
 	if err := writeResult(g.stdout, g.outputFormat("ndjson"), rs); err != nil {
+		if ee := (*exitError)(nil); errors.As(err, &ee) {
+			return err // -o chart of a result without numbers
+		}
 		return &exitError{code: exitFailure, err: fmt.Errorf("write the result: %w", err)}
 	}
 	return nil

@@ -68,7 +68,7 @@ and other attacks in them.
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.config, "config", "", "configuration file (env FLOWLENS_CONFIG, default ~/.config/flowlens/config.yaml)")
 	pf.StringVar(&g.data, "data", "", "data folder (env FLOWLENS_DATA, else the config's data, else ~/.local/share/flowlens)")
-	pf.StringVarP(&g.output, "output", "o", "", "output format: table, csv, json or ndjson (default table on a terminal, else ndjson)")
+	pf.StringVarP(&g.output, "output", "o", "", "output format: table, csv, json, ndjson or chart (default table on a terminal, else ndjson)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors")
 	pf.StringVar(&g.logLevel, "log-level", "warn", "log level: debug, info, warn or error")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -108,9 +108,9 @@ func (g *globals) setup(cmd *cobra.Command) error {
 	}
 	g.cfg = cfg
 	switch g.output {
-	case "", "table", "csv", "json", "ndjson", "text":
+	case "", "table", "csv", "json", "ndjson", "chart", "text":
 	default:
-		return usageErrorf("-o: %q is not one of table, csv, json, ndjson", g.output)
+		return usageErrorf("-o: %q is not one of table, csv, json, ndjson, chart", g.output)
 	}
 	return nil
 }

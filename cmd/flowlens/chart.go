@@ -1,0 +1,334 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"math/big"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/guptarohit/asciigraph"
+	"github.com/mattn/go-runewidth"
+	"golang.org/x/term"
+)
+
+// chartMaxBars is the most rows a bar chart draws; past that a chart stops
+// being something people look at.
+const chartMaxBars = 60
+
+// chartLabelWidth is the most terminal columns a bar label takes.
+const chartLabelWidth = 48
+
+// writeChart draws rs for people who would rather look than read (-o chart).
+// A result whose only non-numeric column is a time (stats … by bin(1h)) is a
+// time series: one line chart per numeric column, oldest first, a missing bin
+// left as a gap. Any other result is a bar chart per numeric column, one bar
+// per row in the result's order, labelled with the row's other columns. width
+// is the terminal width. A result without a numeric column cannot be drawn: a
+// usage error says so; an empty result is "(no rows)".
+func writeChart(w io.Writer, rs *resultSet, width int) error {
+	if len(rs.Rows) == 0 {
+		_, err := io.WriteString(w, "(no rows)\n")
+		return err
+	}
+	var nums, labels []int
+	for i := range rs.Columns {
+		if numericColumn(rs.Rows, i) {
+			nums = append(nums, i)
+		} else {
+			labels = append(labels, i)
+		}
+	}
+	if len(nums) == 0 {
+		return usageErrorf("-o chart: the result has no numeric column to draw (columns: %s); "+
+			"aggregate with stats or SQL, or use -o table", strings.Join(rs.Columns, ", "))
+	}
+	bw := bufio.NewWriter(w)
+	width = max(width, 40)
+	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) {
+		timeSeries(bw, rs, labels[0], nums, width)
+	} else {
+		barCharts(bw, rs, labels, nums, width)
+	}
+	return bw.Flush()
+}
+
+// numericColumn reports whether column i has a number in some row and
+// nothing but numbers and nulls in the others.
+func numericColumn(rows [][]any, i int) bool {
+	seen := false
+	for _, r := range rows {
+		if r[i] == nil {
+			continue
+		}
+		if _, ok := chartNumber(r[i]); !ok {
+			return false
+		}
+		seen = true
+	}
+	return seen
+}
+
+// timeColumn reports whether every value of column i is a time.
+func timeColumn(rows [][]any, i int) bool {
+	for _, r := range rows {
+		if _, ok := r[i].(time.Time); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// terminalWidth is the width to draw for on w: the terminal's, else
+// $COLUMNS, else 100.
+func terminalWidth(w io.Writer) int {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if n, _, err := term.GetSize(int(f.Fd())); err == nil && n > 0 {
+			return n
+		}
+	}
+	if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+		return n
+	}
+	return 100
+}
+
+// chartNumber is v as a float64 for drawing.
+func chartNumber(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	case *big.Int:
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
+	}
+	return 0, false
+}
+
+// barCharts writes one bar chart per numeric column. Labels are the label
+// columns aligned as in a table; bars are scaled to the largest value of the
+// column, in eighths of a character; the value follows each bar.
+func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
+	rows := rs.Rows
+	if len(rows) > chartMaxBars {
+		rows = rows[:chartMaxBars]
+	}
+	colWidth := make([]int, len(labels))
+	for _, r := range rows {
+		for j, c := range labels {
+			colWidth[j] = max(colWidth[j], textWidth(tableCell(r[c])))
+		}
+	}
+	label := func(r []any) string {
+		if len(labels) == 0 {
+			return ""
+		}
+		parts := make([]string, len(labels))
+		for j, c := range labels {
+			s := tableCell(r[c])
+			parts[j] = s + strings.Repeat(" ", colWidth[j]-textWidth(s))
+		}
+		return runewidth.Truncate(strings.TrimRight(strings.Join(parts, "  "), " "), chartLabelWidth, "…")
+	}
+	labelWidth := 0
+	if len(labels) == 0 {
+		labelWidth = len(fmt.Sprint(len(rows)))
+	}
+	for _, r := range rows {
+		labelWidth = max(labelWidth, textWidth(label(r)))
+	}
+	for k, c := range nums {
+		if k > 0 {
+			bw.WriteString("\n")
+		}
+		valueWidth, top := 0, 0.0
+		for _, r := range rows {
+			valueWidth = max(valueWidth, textWidth(tableCell(r[c])))
+			if f, ok := chartNumber(r[c]); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
+				top = max(top, f)
+			}
+		}
+		bw.WriteString(rs.Columns[c] + "\n")
+		barWidth := max(width-labelWidth-valueWidth-4, 10)
+		for n, r := range rows {
+			l := label(r)
+			if len(labels) == 0 {
+				l = fmt.Sprint(n + 1)
+			}
+			bw.WriteString(l + strings.Repeat(" ", labelWidth-textWidth(l)) + " │")
+			f, _ := chartNumber(r[c])
+			bar := ""
+			if top > 0 && f > 0 && !math.IsInf(f, 0) {
+				bar = eighths(f / top * float64(barWidth))
+			}
+			bw.WriteString(bar + strings.Repeat(" ", barWidth-textWidth(bar)+1))
+			v := tableCell(r[c])
+			bw.WriteString(strings.Repeat(" ", valueWidth-textWidth(v)) + v + "\n")
+		}
+	}
+	if len(rs.Rows) > len(rows) {
+		fmt.Fprintf(bw, "\n(the first %d of %d rows; sort and limit the query to choose them)\n", len(rows), len(rs.Rows))
+	}
+}
+
+// eighths draws a bar n characters long in eighths of a character.
+func eighths(n float64) string {
+	const parts = " ▏▎▍▌▋▊▉"
+	full := int(n)
+	s := strings.Repeat("█", full)
+	if frac := int(math.Round((n - float64(full)) * 8)); frac == 8 {
+		s += "█"
+	} else if frac > 0 {
+		s += string([]rune(parts)[frac])
+	}
+	if s == "" && n > 0 {
+		s = "▏" // a value too small to see still shows that it is there
+	}
+	return s
+}
+
+// timeSeries writes one line chart per numeric column over the time column
+// tc, oldest first. The bins are read from the smallest gap between two
+// times; a bin without a row is a gap in the line. When there are more bins
+// than columns to draw them, each column shows the largest value of the bins
+// it covers, so that a spike is never averaged away.
+func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) {
+	rows := slices.Clone(rs.Rows)
+	slices.SortStableFunc(rows, func(a, b []any) int { return a[tc].(time.Time).Compare(b[tc].(time.Time)) })
+	first, last := rows[0][tc].(time.Time), rows[len(rows)-1][tc].(time.Time)
+	step := time.Duration(0)
+	for i := 1; i < len(rows); i++ {
+		if d := rows[i][tc].(time.Time).Sub(rows[i-1][tc].(time.Time)); d > 0 && (step == 0 || d < step) {
+			step = d
+		}
+	}
+	bins := len(rows)
+	regular := step > 0 && int64(last.Sub(first)/step) < int64(16*len(rows)+1000)
+	if regular {
+		bins = int(last.Sub(first)/step) + 1
+	}
+	plotWidth := max(width-14, 20)
+	per := 1
+	if bins > plotWidth {
+		per = (bins + plotWidth - 1) / plotWidth
+	}
+	// Few bins are spread over the width, each bin the same number of columns.
+	spread := 1
+	if bins < plotWidth {
+		spread = plotWidth / bins
+	}
+	timeFormat, day := "2006-01-02 15:04", ""
+	switch {
+	case step%(24*time.Hour) == 0 && first.Equal(first.Truncate(24*time.Hour)):
+		timeFormat = "2006-01-02"
+	case first.UTC().Format(time.DateOnly) == last.UTC().Format(time.DateOnly):
+		timeFormat, day = "15:04", " on "+first.UTC().Format(time.DateOnly)
+		if step%time.Minute != 0 {
+			timeFormat = "15:04:05"
+		}
+	case step%time.Minute != 0:
+		timeFormat = "2006-01-02 15:04:05"
+	}
+	for k, c := range nums {
+		if k > 0 {
+			bw.WriteString("\n")
+		}
+		series := make([]float64, bins)
+		for i := range series {
+			series[i] = math.NaN()
+		}
+		for i, r := range rows {
+			at := i
+			if regular {
+				at = int(r[tc].(time.Time).Sub(first) / step)
+			}
+			if f, ok := chartNumber(r[c]); ok && !math.IsInf(f, 0) {
+				if math.IsNaN(series[at]) || f > series[at] {
+					series[at] = f
+				}
+			}
+		}
+		if per > 1 {
+			series = maxPerGroup(series, per)
+		}
+		caption := rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
+		if regular {
+			caption += fmt.Sprintf(", %s bins", shortDuration(step))
+		}
+		if per > 1 {
+			caption += fmt.Sprintf(", each column the largest of %d bins", per)
+		}
+		if !hasNumber(series) {
+			bw.WriteString(caption + ": no values\n")
+			continue
+		}
+		// Counts label their axis in whole numbers.
+		whole := !slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
+		opts := []asciigraph.Option{asciigraph.Height(10), asciigraph.Caption(caption), asciigraph.Width(len(series) * spread),
+			asciigraph.YAxisValueFormatter(func(v float64) string {
+				if whole {
+					v = math.Round(v)
+				}
+				return compactNumber(v)
+			})}
+		if len(series) > 1 {
+			span := last.Sub(first).Seconds()
+			opts = append(opts, asciigraph.XAxisRange(0, span), asciigraph.XAxisTickCount(min(5, len(series))),
+				asciigraph.XAxisValueFormatter(func(v float64) string {
+					return first.Add(time.Duration(v * float64(time.Second))).UTC().Format(timeFormat)
+				}))
+		}
+		bw.WriteString(asciigraph.Plot(series, opts...) + "\n")
+	}
+}
+
+// maxPerGroup shrinks s to one value per group of n: the group's largest,
+// NaN for a group with no value.
+func maxPerGroup(s []float64, n int) []float64 {
+	out := make([]float64, 0, (len(s)+n-1)/n)
+	for i := 0; i < len(s); i += n {
+		m := math.NaN()
+		for _, v := range s[i:min(i+n, len(s))] {
+			if !math.IsNaN(v) && (math.IsNaN(m) || v > m) {
+				m = v
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func hasNumber(s []float64) bool {
+	return slices.ContainsFunc(s, func(v float64) bool { return !math.IsNaN(v) })
+}
+
+// compactNumber renders an axis value short: 950, 12.5k, 3.2M, 1.1G.
+func compactNumber(v float64) string {
+	a := math.Abs(v)
+	for _, u := range []struct {
+		div    float64
+		suffix string
+	}{{1e12, "T"}, {1e9, "G"}, {1e6, "M"}, {1e3, "k"}} {
+		if a >= u.div {
+			return trimZeros(fmt.Sprintf("%.1f", v/u.div)) + u.suffix
+		}
+	}
+	if a == math.Trunc(a) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return trimZeros(fmt.Sprintf("%.2f", v))
+}
+
+func trimZeros(s string) string {
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}

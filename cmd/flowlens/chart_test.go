@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestBarChart(t *testing.T) {
+	huge, _ := new(big.Int).SetString("36893488147419103232", 10) // 2^65
+	tests := []struct {
+		name string
+		rs   resultSet
+		want string
+	}{
+		{"labels aligned, bars scaled to the largest",
+			resultSet{Columns: []string{"srcaddr", "dstaddr", "total_bytes"}, Rows: [][]any{
+				{"10.0.0.5", "203.0.113.9", int64(800)},
+				{"10.0.1.17", "10.0.0.5", int64(400)},
+				{"10.0.0.5", nil, int64(50)},
+				{"10.0.0.6", "10.0.0.7", int64(0)},
+			}},
+			"total_bytes\n" +
+				"10.0.0.5   203.0.113.9 │███████████████████████████████████ 800\n" +
+				"10.0.1.17  10.0.0.5    │█████████████████▌                  400\n" +
+				"10.0.0.5   -           │██▎                                  50\n" +
+				"10.0.0.6   10.0.0.7    │                                      0\n"},
+		{"one chart per numeric column, nulls and floats",
+			resultSet{Columns: []string{"srcaddr", "unique_ports", "attempts"}, Rows: [][]any{
+				{"198.51.100.9", int64(100), 2.5},
+				{"203.0.113.7", nil, 10.0},
+			}},
+			"unique_ports\n" +
+				"198.51.100.9 │█████████████████████████████████████████████ 100\n" +
+				"203.0.113.7  │                                                -\n" +
+				"\n" +
+				"attempts\n" +
+				"198.51.100.9 │██████████▌                                2.5000\n" +
+				"203.0.113.7  │██████████████████████████████████████████     10\n"},
+		{"no label column: rows are numbered; 128-bit sums",
+			resultSet{Columns: []string{"n"}, Rows: [][]any{{huge}, {int64(1)}}},
+			"n\n" +
+				"1 │███████████████████████████████████████ 36893488147419103232\n" +
+				"2 │▏                                                          1\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeChart(&b, &tt.rs, 64); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, b.String()); d != "" {
+				t.Errorf("chart (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestBarChartCapsRows(t *testing.T) {
+	rs := resultSet{Columns: []string{"port", "n"}}
+	for i := range 100 {
+		rs.Rows = append(rs.Rows, []any{"p" + string(rune('a'+i%26)), int64(100 - i)})
+	}
+	var b bytes.Buffer
+	if err := writeChart(&b, &rs, 80); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if n := strings.Count(b.String(), "│"); n != chartMaxBars {
+		t.Errorf("%d bars, want %d", n, chartMaxBars)
+	}
+	if want := "(the first 60 of 100 rows; sort and limit the query to choose them)"; lines[len(lines)-1] != want {
+		t.Errorf("last line %q, want %q", lines[len(lines)-1], want)
+	}
+}
+
+func TestTimeSeriesChart(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2024, 3, 1, h, 0, 0, 0, time.UTC) }
+	// Unordered, as stats … by bin() returns them, with 03:00 missing.
+	rs := resultSet{Columns: []string{"bin(1h)", "n"}, Rows: [][]any{
+		{at(2), int64(30)}, {at(0), int64(10)}, {at(1), int64(20)}, {at(4), int64(50)},
+	}}
+	var b bytes.Buffer
+	if err := writeChart(&b, &rs, 40); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"n by bin(1h) on 2024-03-01 (UTC), 1h bins", "00:00", "04:00", " 50 ┤", " 10 ┼"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("chart lacks %q:\n%s", want, out)
+		}
+	}
+	// The gap at 03:00 leaves columns without a line: the plot rows hold
+	// fewer line characters than a gap-free series of the same size.
+	full := resultSet{Columns: rs.Columns, Rows: append(rs.Rows[:len(rs.Rows):len(rs.Rows)], []any{at(3), int64(40)})}
+	var fb bytes.Buffer
+	if err := writeChart(&fb, &full, 40); err != nil {
+		t.Fatal(err)
+	}
+	if g, f := lineChars(out), lineChars(fb.String()); g >= f {
+		t.Errorf("a missing bin should leave a gap: %d line characters with it, %d without\n%s\n%s", g, f, out, fb.String())
+	}
+}
+
+func lineChars(s string) int {
+	n := 0
+	for _, r := range s {
+		if strings.ContainsRune("─│╭╮╰╯", r) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestMaxPerGroup(t *testing.T) {
+	nan := math.NaN()
+	got := maxPerGroup([]float64{1, 9, 2, nan, nan, nan, 3}, 3)
+	if len(got) != 3 || got[0] != 9 || !math.IsNaN(got[1]) || got[2] != 3 {
+		t.Errorf("maxPerGroup = %v, want [9 NaN 3]", got)
+	}
+}
+
+func TestChartRefusesTextOnly(t *testing.T) {
+	rs := resultSet{Columns: []string{"srcaddr", "action"}, Rows: [][]any{{"10.0.0.1", "ACCEPT"}}}
+	err := writeChart(&bytes.Buffer{}, &rs, 80)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), "no numeric column to draw (columns: srcaddr, action)") {
+		t.Errorf("got %v, want a usage error naming the columns", err)
+	}
+	var b bytes.Buffer
+	if err := writeChart(&b, &resultSet{Columns: []string{"srcaddr"}}, 80); err != nil || b.String() != "(no rows)\n" {
+		t.Errorf("an empty result: %v %q, want (no rows)", err, b.String())
+	}
+}
+
+func TestCompactNumber(t *testing.T) {
+	for in, want := range map[float64]string{0: "0", 950: "950", 12.5: "12.5", 12500: "12.5k", 3.2e6: "3.2M", 1e9: "1G", -2500: "-2.5k"} {
+		if got := compactNumber(in); got != want {
+			t.Errorf("compactNumber(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestQueryChart draws query results end to end: a bar chart of a grouped
+// count, a line chart of a bin() series, and the refusal of a result
+// without numbers.
+func TestQueryChart(t *testing.T) {
+	data := queryData(t)
+	t.Setenv("COLUMNS", "50")
+	code, out, errs := runCLI(t, "", "--data", data, "query", "-o", "chart", `stats count(*) as n by action | sort n desc`)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "n\n" +
+		"REJECT │" + strings.Repeat("█", 39) + " 2\n" +
+		"ACCEPT │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n" +
+		"-      │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n"
+	if d := cmp.Diff(want, out); d != "" {
+		t.Errorf("bar chart (-want +got):\n%s", d)
+	}
+	code, out, errs = runCLI(t, "", "--data", data, "query", "-o", "chart", `stats sum(bytes) as bytes by bin(1d)`)
+	if code != 0 || !strings.Contains(out, "bytes by bin(1d) (UTC), 1d bins") || !strings.Contains(out, "2024-03-01") || !strings.Contains(out, "840 ┼") {
+		t.Errorf("time series: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, _, errs = runCLI(t, "", "--data", data, "query", "-o", "chart", "SELECT srcaddr FROM flows")
+	if code != exitUsage || !strings.Contains(errs, "-o chart: the result has no numeric column to draw (columns: srcaddr)") {
+		t.Errorf("text-only result: exit %d: %s", code, errs)
+	}
+}
