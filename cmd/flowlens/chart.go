@@ -209,8 +209,11 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			step = d
 		}
 	}
+	// The bins are regular when every time is a whole number of steps from
+	// the first (not so for bin(1mo): months differ in length).
 	bins := len(rows)
-	regular := step > 0 && int64(last.Sub(first)/step) < int64(16*len(rows)+1000)
+	regular := step > 0 && int64(last.Sub(first)/step) < int64(16*len(rows)+1000) &&
+		!slices.ContainsFunc(rows, func(r []any) bool { return r[tc].(time.Time).Sub(first)%step != 0 })
 	if regular {
 		bins = int(last.Sub(first)/step) + 1
 	}

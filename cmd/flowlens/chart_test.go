@@ -173,3 +173,35 @@ func TestQueryChart(t *testing.T) {
 		t.Errorf("text-only result: exit %d: %s", code, errs)
 	}
 }
+
+func TestTimeSeriesEdges(t *testing.T) {
+	month := func(y, m int) time.Time { return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC) }
+	var months [][]any
+	for i := range 30 {
+		months = append(months, []any{month(2022+i/12, 1+i%12), int64(i + 1)})
+	}
+	tests := []struct {
+		name string
+		rows [][]any
+		want []string
+	}{
+		// Months differ in length: no bin grid, every month its own point.
+		{"calendar months", months, []string{"n by t (UTC)\n", " 30 ┤", "  1 ┼"}},
+		{"all zero", [][]any{{month(2024, 1), int64(0)}, {month(2024, 2), int64(0)}}, []string{" 0┼"}},
+		{"negative and float", [][]any{{month(2024, 1), -1.5}, {month(2024, 2), 2.25}}, []string{"2.25 ┤", "-1.5 ┼"}},
+		{"nothing to draw", [][]any{{month(2024, 1), nil}, {month(2024, 2), math.Inf(1)}}, []string{"n by t (UTC), 31d bins: no values"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeChart(&b, &resultSet{Columns: []string{"t", "n"}, Rows: tt.rows}, 80); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("chart lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
+	}
+}
