@@ -21,7 +21,11 @@ import (
 // being something people look at.
 const chartMaxBars = 60
 
-// chartLabelWidth is the most terminal columns a bar label takes.
+// chartHeight is the rows of a line chart's plot.
+const chartHeight = 10
+
+// chartLabelWidth is the most terminal columns a bar label takes, and at
+// most two fifths of the width.
 const chartLabelWidth = 48
 
 // writeChart draws rs for people who would rather look than read (-o chart).
@@ -126,16 +130,17 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 			colWidth[j] = max(colWidth[j], textWidth(tableCell(r[c])))
 		}
 	}
+	fitLabels(colWidth, min(chartLabelWidth, max(12, width*2/5)))
 	label := func(r []any) string {
 		if len(labels) == 0 {
 			return ""
 		}
 		parts := make([]string, len(labels))
 		for j, c := range labels {
-			s := tableCell(r[c])
+			s := runewidth.Truncate(tableCell(r[c]), colWidth[j], "…")
 			parts[j] = s + strings.Repeat(" ", colWidth[j]-textWidth(s))
 		}
-		return runewidth.Truncate(strings.TrimRight(strings.Join(parts, "  "), " "), chartLabelWidth, "…")
+		return strings.TrimRight(strings.Join(parts, "  "), " ")
 	}
 	labelWidth := 0
 	if len(labels) == 0 {
@@ -178,6 +183,34 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 	}
 }
 
+// fitLabels narrows the label columns' widths so that they and the two
+// spaces between them take at most total columns: the narrow ones keep their
+// width, the wide ones share what is left equally (each at least 3).
+func fitLabels(widths []int, total int) {
+	room := total - 2*(len(widths)-1)
+	wide := len(widths)
+	for changed := true; changed && wide > 0; {
+		changed = false
+		share := room / wide
+		for j, w := range widths {
+			if w >= 0 && w <= share {
+				room -= w
+				wide--
+				widths[j] = -w - 1 // settled
+				changed = true
+			}
+		}
+	}
+	share := max(room/max(wide, 1), 3)
+	for j, w := range widths {
+		if w < 0 {
+			widths[j] = -w - 1
+		} else {
+			widths[j] = share
+		}
+	}
+}
+
 // eighths draws a bar n characters long in eighths of a character.
 func eighths(n float64) string {
 	const parts = " ▏▎▍▌▋▊▉"
@@ -196,7 +229,8 @@ func eighths(n float64) string {
 
 // timeSeries writes one line chart per numeric column over the time column
 // tc, oldest first. The bins are read from the smallest gap between two
-// times; a bin without a row is a gap in the line. When there are more bins
+// times; a bin without a row is a gap in the line, and rows at the same time
+// (records rather than bins) share a point, their largest value. When there are more bins
 // than columns to draw them, each column shows the largest value of the bins
 // it covers, so that a spike is never averaged away.
 func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) {
@@ -211,7 +245,16 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 	}
 	// The bins are regular when every time is a whole number of steps from
 	// the first (not so for bin(1mo): months differ in length).
-	bins := len(rows)
+	// Rows at one time (records rather than bins) share a point: the largest.
+	distinct, repeats := 1, false
+	for i := 1; i < len(rows); i++ {
+		if rows[i][tc].(time.Time).Equal(rows[i-1][tc].(time.Time)) {
+			repeats = true
+		} else {
+			distinct++
+		}
+	}
+	bins := distinct
 	regular := step > 0 && int64(last.Sub(first)/step) < int64(16*len(rows)+1000) &&
 		!slices.ContainsFunc(rows, func(r []any) bool { return r[tc].(time.Time).Sub(first)%step != 0 })
 	if regular {
@@ -247,10 +290,13 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		for i := range series {
 			series[i] = math.NaN()
 		}
+		at := -1
 		for i, r := range rows {
-			at := i
-			if regular {
+			switch {
+			case regular:
 				at = int(r[tc].(time.Time).Sub(first) / step)
+			case i == 0 || !r[tc].(time.Time).Equal(rows[i-1][tc].(time.Time)):
+				at++
 			}
 			if f, ok := chartNumber(r[c]); ok && !math.IsInf(f, 0) {
 				if math.IsNaN(series[at]) || f > series[at] {
@@ -265,6 +311,9 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		if regular {
 			caption += fmt.Sprintf(", %s bins", shortDuration(step))
 		}
+		if repeats {
+			caption += ", the largest of the rows at one time"
+		}
 		if per > 1 {
 			caption += fmt.Sprintf(", each column the largest of %d bins", per)
 		}
@@ -272,9 +321,17 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			bw.WriteString(caption + ": no values\n")
 			continue
 		}
-		// Counts label their axis in whole numbers.
-		whole := !slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
-		opts := []asciigraph.Option{asciigraph.Height(10), asciigraph.Caption(caption), asciigraph.Width(len(series) * spread),
+		// Counts label their axis in whole numbers, unless their range is
+		// smaller than the rows of the chart (rounding would repeat labels).
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range series {
+			if !math.IsNaN(v) {
+				lo, hi = min(lo, v), max(hi, v)
+			}
+		}
+		whole := hi-lo >= chartHeight &&
+			!slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
+		opts := []asciigraph.Option{asciigraph.Height(chartHeight), asciigraph.Caption(caption), asciigraph.Width(len(series) * spread),
 			asciigraph.YAxisValueFormatter(func(v float64) string {
 				if whole {
 					v = math.Round(v)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -203,5 +204,72 @@ func TestTimeSeriesEdges(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestFitLabels(t *testing.T) {
+	tests := []struct {
+		in    []int
+		total int
+		want  []int
+	}{
+		{[]int{9, 11}, 25, []int{9, 11}},        // fits
+		{[]int{50, 1}, 16, []int{13, 1}},        // the wide one takes what is left
+		{[]int{21, 23, 14}, 16, []int{4, 4, 4}}, // all wide: equal shares
+		{[]int{5, 40, 40}, 30, []int{5, 10, 10}},
+		{[]int{40, 40, 40, 40}, 12, []int{3, 3, 3, 3}}, // never below 3
+	}
+	for _, tt := range tests {
+		got := append([]int(nil), tt.in...)
+		fitLabels(got, tt.total)
+		if !cmp.Equal(got, tt.want) {
+			t.Errorf("fitLabels(%v, %d) = %v, want %v", tt.in, tt.total, got, tt.want)
+		}
+	}
+}
+
+// TestBarChartFitsWidth: long and wide-character labels are cut per column
+// with an ellipsis, so every line fits the width and short labels stay whole.
+func TestBarChartFitsWidth(t *testing.T) {
+	rs := resultSet{Columns: []string{"l", "m", "v"}, Rows: [][]any{
+		{"東京🚀 a very long label that goes on and on", "x", int64(-5)},
+		{"b", "y", int64(10)},
+	}}
+	var b bytes.Buffer
+	if err := writeChart(&b, &rs, 40); err != nil {
+		t.Fatal(err)
+	}
+	want := "v\n" +
+		"東京🚀 a ver…  x │                   -5\n" +
+		"b              y │" + strings.Repeat("█", 18) + " 10\n"
+	if d := cmp.Diff(want, b.String()); d != "" {
+		t.Errorf("chart (-want +got):\n%s", d)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+		if w := textWidth(line); w > 40 {
+			t.Errorf("line %q is %d columns wide, more than 40", line, w)
+		}
+	}
+}
+
+// TestTimeSeriesRepeats: rows at one time share a point, the largest, and the
+// caption says so, with a regular step and without one.
+func TestTimeSeriesRepeats(t *testing.T) {
+	at := func(m int) time.Time { return time.Date(2024, 3, 1, 0, m, 0, 0, time.UTC) }
+	for _, rows := range [][][]any{
+		{{at(0), int64(1)}, {at(0), int64(7)}, {at(1), int64(3)}},
+		{{at(0), int64(1)}, {at(0), int64(7)}, {at(1), int64(3)}, {at(3), int64(2)}, {at(4), int64(2)}, {at(6), int64(2)}, {at(7), int64(2)}, {at(8), int64(2)}, {at(10), int64(2)}},
+	} {
+		var b bytes.Buffer
+		if err := writeChart(&b, &resultSet{Columns: []string{"t", "bytes"}, Rows: rows}, 60); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		if !strings.Contains(out, "the largest of the rows at one time") || !regexp.MustCompile(`(?m)^ *7 ?[┼┤]`).MatchString(out) {
+			t.Errorf("chart of repeated times:\n%s", out)
+		}
+		if regexp.MustCompile(`(?m)^ *1 ?[┼┤]`).MatchString(out) {
+			t.Errorf("the smaller value at a repeated time is drawn:\n%s", out)
+		}
 	}
 }
