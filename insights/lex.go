@@ -198,10 +198,28 @@ func (l *lexer) next() (token, *Error) {
 		return token{}, l.errorf(start, start+size, "unexpected character '&': write and")
 	case '~':
 		return token{}, l.errorf(start, start+size, "unexpected character '~': write =~ or like before a /regular expression/")
+	case '‘', '’', '‚', '‛', '“', '”', '„', '‟':
+		return token{}, l.errorf(start, start+size,
+			"unexpected character %q: a typographic quote, as copied from a web page; write straight quotes, such as %q",
+			r, l.quotedText(start+size))
 	}
 	return token{}, l.errorf(start, start+size,
 		"unexpected character %q: expected a field, a value or an operator; write a field name with other characters than letters, digits, _, . and @ in backquotes, such as `%s`, and text in quotes",
 		r, l.wordAround(start, start+size))
+}
+
+// quotedText is the text that follows a typographic opening quote at
+// from: up to the next quote of any kind, else up to the next blank or the
+// end of the line.
+func (l *lexer) quotedText(from int) string {
+	rest := l.src[from:]
+	if i := strings.IndexAny(rest, "‘’‚‛“”„‟\"'\n"); i >= 0 && rest[i] != '\n' {
+		return rest[:i]
+	}
+	if i := strings.IndexAny(rest, " \t\r\n|"); i >= 0 {
+		return rest[:i]
+	}
+	return rest
 }
 
 // wordAround widens [start, end) to the name the user probably meant: the
