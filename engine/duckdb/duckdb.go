@@ -834,6 +834,10 @@ func normalize(v driver.Value) any {
 	return fmt.Sprint(v)
 }
 
+// typographicQuotes are the curly quotes that text copied from web pages
+// and word processors has instead of ' and ".
+const typographicQuotes = "‘’‚‛“”„‟"
+
 var (
 	groupByRE  = regexp.MustCompile(`column "([^"]+)" must appear in the GROUP BY clause or must be part of an aggregate function`)
 	noTableRE  = regexp.MustCompile(`Table with name (\S+) does not exist`)
@@ -919,6 +923,19 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 	}
 	if m := noTableRE.FindStringSubmatch(msg); m != nil {
 		out.Hint = "the lake is the view vpc_flow_logs (alias flows)"
+	}
+	if out.Pos >= 0 && out.Pos < len(query) {
+		if r, size := utf8.DecodeRuneInString(query[out.Pos:]); strings.ContainsRune(typographicQuotes, r) {
+			// DuckDB reads ‘REJECT’ as a name and offers columns
+			// that look like it; the fix is the quotes.
+			msg, _, _ = strings.Cut(msg, "\nCandidate bindings")
+			text := query[out.Pos+size:]
+			if i := strings.IndexAny(text, typographicQuotes+"'\"\n"); i >= 0 {
+				text = text[:i]
+			}
+			out.Hint = fmt.Sprintf("%c is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as '%s'",
+				r, strings.ReplaceAll(text, "'", "''"))
+		}
 	}
 	out.Msg = msg
 	return out

@@ -166,6 +166,9 @@ func TestErrors(t *testing.T) {
 		// DuckDB's caret counts wide characters as two columns.
 		{"SELECT '東京 🚀' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
 		{"SELECT 'Zürich 東京 🚀 and a long string so that DuckDB cuts the line' AS a, nosuch FROM vpc_flow_logs", engine.Invalid, `Referenced column "nosuch" not found`, "nosuch FROM"},
+		// Curly quotes copied from a web page are part of a name to DuckDB.
+		{"SELECT srcaddr FROM vpc_flow_logs WHERE action = ‘REJECT’", engine.Invalid, `‘ is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as 'REJECT'`, "‘REJECT"},
+		{"SELECT srcaddr FROM vpc_flow_logs WHERE action IN (“REJECT”)", engine.Invalid, `“ is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as 'REJECT'`, "“REJECT"},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}
