@@ -262,13 +262,23 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 	}
 	plotWidth := max(width-14, 20)
 	per := 1
-	if bins > plotWidth {
+	if regular && bins > plotWidth {
 		per = (bins + plotWidth - 1) / plotWidth
 	}
 	// Few bins are spread over the width, each bin the same number of columns.
 	spread := 1
-	if bins < plotWidth {
+	if regular && bins < plotWidth {
 		spread = plotWidth / bins
+	}
+	// Times without a common step (records, calendar months) are placed by
+	// their time on the width, so that the time axis under them is true.
+	var times []time.Time
+	if !regular {
+		for i, r := range rows {
+			if i == 0 || !r[tc].(time.Time).Equal(rows[i-1][tc].(time.Time)) {
+				times = append(times, r[tc].(time.Time))
+			}
+		}
 	}
 	timeFormat, day := "2006-01-02 15:04", ""
 	switch {
@@ -307,7 +317,17 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		if per > 1 {
 			series = maxPerGroup(series, per)
 		}
+		// Counts stay whole numbers on the axis even where the line runs
+		// between two of them.
+		fraction := slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
+		merged := false
+		if !regular && len(times) > 1 {
+			series, merged = placeByTime(times, series, plotWidth)
+		}
 		caption := rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
+		if merged {
+			caption += ", each column the largest of the times it covers"
+		}
 		if regular {
 			caption += fmt.Sprintf(", %s bins", shortDuration(step))
 		}
@@ -329,9 +349,8 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 				lo, hi = min(lo, v), max(hi, v)
 			}
 		}
-		whole := hi-lo >= chartHeight &&
-			!slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
-		opts := []asciigraph.Option{asciigraph.Height(chartHeight), asciigraph.Caption(caption), asciigraph.Width(len(series) * spread),
+		whole := hi-lo >= chartHeight && !fraction
+		opts := []asciigraph.Option{asciigraph.Height(chartHeight), asciigraph.Width(len(series) * spread),
 			asciigraph.YAxisValueFormatter(func(v float64) string {
 				if whole {
 					v = math.Round(v)
@@ -345,8 +364,72 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 					return first.Add(time.Duration(v * float64(time.Second))).UTC().Format(timeFormat)
 				}))
 		}
-		bw.WriteString(asciigraph.Plot(series, opts...) + "\n")
+		plot := asciigraph.Plot(series, opts...)
+		bw.WriteString(plot + "\n")
+		plotWidth := 0
+		for _, l := range strings.Split(plot, "\n") {
+			plotWidth = max(plotWidth, textWidth(l))
+		}
+		// The caption is centred under the plot, and broken into lines
+		// only where it is wider than the terminal.
+		for _, l := range wrapCaption(caption, width) {
+			bw.WriteString(strings.Repeat(" ", max(0, (plotWidth-textWidth(l))/2)) + l + "\n")
+		}
 	}
+}
+
+// placeByTime lays the values at times (distinct, oldest first) on n
+// columns by their time: the first in the first column, the last in the
+// last. Between two values the line runs straight, as a line chart joins
+// its points; a column that several times fall in shows their largest, and
+// merged says so.
+func placeByTime(times []time.Time, values []float64, n int) (out []float64, merged bool) {
+	out = make([]float64, n)
+	for i := range out {
+		out[i] = math.NaN()
+	}
+	span := times[len(times)-1].Sub(times[0])
+	filled := make([]bool, n)
+	for i, t := range times {
+		at := int(math.Round(float64(t.Sub(times[0])) / float64(span) * float64(n-1)))
+		if filled[at] {
+			merged = true
+		}
+		filled[at] = true
+		if v := values[i]; !math.IsNaN(v) && (math.IsNaN(out[at]) || v > out[at]) {
+			out[at] = v
+		}
+	}
+	prev := -1
+	for i, v := range out {
+		if math.IsNaN(v) {
+			continue
+		}
+		if prev >= 0 {
+			for j := prev + 1; j < i; j++ {
+				if !filled[j] {
+					out[j] = out[prev] + (v-out[prev])*float64(j-prev)/float64(i-prev)
+				}
+			}
+		}
+		prev = i
+	}
+	return out, merged
+}
+
+// wrapCaption breaks a chart's caption after its commas so that no line is
+// wider than width.
+func wrapCaption(caption string, width int) []string {
+	var lines []string
+	line := ""
+	for _, part := range strings.SplitAfter(caption, ", ") {
+		if line != "" && textWidth(line+strings.TrimRight(part, " ")) > width {
+			lines = append(lines, strings.TrimRight(line, " "))
+			line = ""
+		}
+		line += part
+	}
+	return append(lines, strings.TrimRight(line, " "))
 }
 
 // maxPerGroup shrinks s to one value per group of n: the group's largest,

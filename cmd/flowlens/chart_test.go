@@ -92,9 +92,15 @@ func TestTimeSeriesChart(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"n by bin(1h) on 2024-03-01 (UTC), 1h bins", "00:00", "04:00", " 50 ┤", " 10 ┼"} {
+	// The caption is wider than 40 columns: it breaks after a comma.
+	for _, want := range []string{"n by bin(1h) on 2024-03-01 (UTC),\n", " 1h bins\n", "00:00", "04:00", " 50 ┤", " 10 ┼"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chart lacks %q:\n%s", want, out)
+		}
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if textWidth(l) > 40 {
+			t.Errorf("line wider than 40 columns: %q", l)
 		}
 	}
 	// The gap at 03:00 leaves columns without a line: the plot rows hold
@@ -177,6 +183,7 @@ func TestQueryChart(t *testing.T) {
 
 func TestTimeSeriesEdges(t *testing.T) {
 	month := func(y, m int) time.Time { return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC) }
+	sec := func(s int) time.Time { return time.Date(2024, 3, 1, 0, 0, s, 0, time.UTC) }
 	var months [][]any
 	for i := range 30 {
 		months = append(months, []any{month(2022+i/12, 1+i%12), int64(i + 1)})
@@ -191,6 +198,10 @@ func TestTimeSeriesEdges(t *testing.T) {
 		{"all zero", [][]any{{month(2024, 1), int64(0)}, {month(2024, 2), int64(0)}}, []string{" 0┼"}},
 		{"negative and float", [][]any{{month(2024, 1), -1.5}, {month(2024, 2), 2.25}}, []string{"2.25 ┤", "-1.5 ┼"}},
 		{"nothing to draw", [][]any{{month(2024, 1), nil}, {month(2024, 2), math.Inf(1)}}, []string{"n by t (UTC), 31d bins: no values"}},
+		// Times without a step (records) lie on the axis by their time: 0 s,
+		// 1000 s and 3600 s, the value the time: one straight line.
+		{"irregular times", [][]any{{sec(0), int64(0)}, {sec(3600), int64(3600)}, {sec(1000), int64(1000)}}, []string{
+			" 1.8k ┤                             ╭─────╯\n", "00:00:00", "01:00:00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
