@@ -153,25 +153,42 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 		if k > 0 {
 			bw.WriteString("\n")
 		}
-		valueWidth, top := 0, 0.0
+		valueWidth, top, bottom := 0, 0.0, 0.0
 		for _, r := range rows {
 			valueWidth = max(valueWidth, textWidth(tableCell(r[c])))
 			if f, ok := chartNumber(r[c]); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
-				top = max(top, f)
+				top, bottom = max(top, f), min(bottom, f)
 			}
 		}
 		bw.WriteString(rs.Columns[c] + "\n")
 		barWidth := max(width-labelWidth-valueWidth-4, 10)
+		// Negative values get bars to the left of the zero line, on the
+		// same scale as the positive ones to its right.
+		negWidth, scale := 0, 0.0
+		if top > bottom {
+			scale = float64(barWidth) / (top - bottom)
+		}
+		if bottom < 0 {
+			negWidth = max(1, int(math.Round(-bottom*scale)))
+			barWidth = max(barWidth-negWidth, 1)
+			scale = float64(barWidth+negWidth) / (top - bottom)
+		}
 		for n, r := range rows {
 			l := label(r)
 			if len(labels) == 0 {
 				l = fmt.Sprint(n + 1)
 			}
-			bw.WriteString(l + strings.Repeat(" ", labelWidth-textWidth(l)) + " │")
 			f, _ := chartNumber(r[c])
+			finite := !math.IsNaN(f) && !math.IsInf(f, 0)
+			neg := ""
+			if negWidth > 0 && f < 0 && finite {
+				neg = strings.Repeat("█", min(negWidth, max(1, int(math.Round(-f*scale)))))
+			}
+			bw.WriteString(l + strings.Repeat(" ", labelWidth-textWidth(l)) + " " +
+				strings.Repeat(" ", negWidth-textWidth(neg)) + neg + "│")
 			bar := ""
-			if top > 0 && f > 0 && !math.IsInf(f, 0) {
-				bar = eighths(f / top * float64(barWidth))
+			if scale > 0 && f > 0 && finite {
+				bar = eighths(min(f*scale, float64(barWidth)))
 			}
 			bw.WriteString(bar + strings.Repeat(" ", barWidth-textWidth(bar)+1))
 			v := tableCell(r[c])

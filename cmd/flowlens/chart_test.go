@@ -44,6 +44,16 @@ func TestBarChart(t *testing.T) {
 				"attempts\n" +
 				"198.51.100.9 │██████████▌                                2.5000\n" +
 				"203.0.113.7  │██████████████████████████████████████████     10\n"},
+		{"negative values: bars left of the zero line, one scale",
+			resultSet{Columns: []string{"port", "change"}, Rows: [][]any{
+				{"22", int64(-40)}, {"443", int64(20)}, {"80", int64(-10)}, {"53", nil}, {"123", 0.0},
+			}},
+			"change\n" +
+				"22  ████████████████████████████████████│                   -40\n" +
+				"443                                     │██████████████████  20\n" +
+				"80                             █████████│                   -10\n" +
+				"53                                      │                     -\n" +
+				"123                                     │                     0\n"},
 		{"no label column: rows are numbered; 128-bit sums",
 			resultSet{Columns: []string{"n"}, Rows: [][]any{{huge}, {int64(1)}}},
 			"n\n" +
@@ -160,14 +170,14 @@ func TestCompactNumber(t *testing.T) {
 func TestQueryChart(t *testing.T) {
 	data := queryData(t)
 	t.Setenv("COLUMNS", "50")
-	code, out, errs := runCLI(t, "", "--data", data, "query", "-o", "chart", `stats count(*) as n by action | sort n desc`)
+	code, out, errs := runCLI(t, "", "--data", data, "query", "-o", "chart", `stats count(*) as n by action | sort n desc, action asc`) // the tie at 1 in a set order: "-" sorts before letters
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	want := "n\n" +
 		"REJECT │" + strings.Repeat("█", 39) + " 2\n" +
-		"ACCEPT │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n" +
-		"-      │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n"
+		"-      │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n" +
+		"ACCEPT │" + strings.Repeat("█", 19) + "▌" + strings.Repeat(" ", 20) + "1\n"
 	if d := cmp.Diff(want, out); d != "" {
 		t.Errorf("bar chart (-want +got):\n%s", d)
 	}
@@ -250,9 +260,10 @@ func TestBarChartFitsWidth(t *testing.T) {
 	if err := writeChart(&b, &rs, 40); err != nil {
 		t.Fatal(err)
 	}
+	// -5 is a bar to the left of the zero line, on the scale of 10's.
 	want := "v\n" +
-		"東京🚀 a ver…  x │                   -5\n" +
-		"b              y │" + strings.Repeat("█", 18) + " 10\n"
+		"東京🚀 a ver…  x " + strings.Repeat("█", 6) + "│             -5\n" +
+		"b              y       │" + strings.Repeat("█", 12) + " 10\n"
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("chart (-want +got):\n%s", d)
 	}
