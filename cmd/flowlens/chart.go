@@ -54,6 +54,9 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 	}
 	bw := bufio.NewWriter(w)
 	width = max(width, 40)
+	if len(labels) == 1 && len(rs.Rows) > 1 && dateColumn(rs.Rows, labels[0]) {
+		rs = withDates(rs, labels[0])
+	}
 	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) {
 		timeSeries(bw, rs, labels[0], nums, width)
 	} else {
@@ -86,6 +89,33 @@ func timeColumn(rows [][]any, i int) bool {
 		}
 	}
 	return true
+}
+
+// dateColumn reports whether every value of column i is a day written
+// YYYY-MM-DD, as the engine gives DATE values (GROUP BY date).
+func dateColumn(rows [][]any, i int) bool {
+	for _, r := range rows {
+		s, ok := r[i].(string)
+		if !ok || len(s) != len(time.DateOnly) {
+			return false
+		}
+		if _, err := time.Parse(time.DateOnly, s); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// withDates is rs with the days of column i as times (midnight UTC), so
+// that a result by day is drawn as a time series.
+func withDates(rs *resultSet, i int) *resultSet {
+	out := &resultSet{Columns: rs.Columns, Rows: make([][]any, len(rs.Rows)), Stats: rs.Stats}
+	for k, r := range rs.Rows {
+		r = slices.Clone(r)
+		r[i], _ = time.Parse(time.DateOnly, r[i].(string))
+		out.Rows[k] = r
+	}
+	return out
 }
 
 // terminalWidth is the width to draw for on w: the terminal's, else

@@ -208,6 +208,10 @@ func TestTimeSeriesEdges(t *testing.T) {
 		{"all zero", [][]any{{month(2024, 1), int64(0)}, {month(2024, 2), int64(0)}}, []string{" 0┼"}},
 		{"negative and float", [][]any{{month(2024, 1), -1.5}, {month(2024, 2), 2.25}}, []string{"2.25 ┤", "-1.5 ┼"}},
 		{"nothing to draw", [][]any{{month(2024, 1), nil}, {month(2024, 2), math.Inf(1)}}, []string{"n by t (UTC), 31d bins: no values"}},
+		// DATE values come as text: a result by day is a series of days,
+		// 2024-03-02 a gap.
+		{"days of a DATE column", [][]any{{"2024-03-03", int64(30)}, {"2024-03-01", int64(10)}, {"2024-03-04", int64(40)}}, []string{
+			"n by t (UTC), 1d bins\n", " 40 ┤", " 10 ┼", "2024-03-01", "2024-03-04"}},
 		// Times without a step (records) lie on the axis by their time: 0 s,
 		// 1000 s and 3600 s, the value the time: one straight line.
 		{"irregular times", [][]any{{sec(0), int64(0)}, {sec(3600), int64(3600)}, {sec(1000), int64(1000)}}, []string{
