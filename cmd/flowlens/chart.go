@@ -42,7 +42,7 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 	}
 	var nums, labels []int
 	for i := range rs.Columns {
-		if numericColumn(rs.Rows, i) {
+		if numericColumn(rs.Rows, i) && !codeColumn(rs.Columns[i]) {
 			nums = append(nums, i)
 		} else {
 			labels = append(labels, i)
@@ -63,6 +63,19 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 		barCharts(bw, rs, labels, nums, width)
 	}
 	return bw.Flush()
+}
+
+// codeColumns are the flow-log fields whose numbers name something (a
+// port, a protocol) rather than measure it, by their names without case, _
+// and -: they label bars (stats count(*) by dstport) and are never drawn.
+var codeColumns = map[string]bool{
+	"version": true, "srcport": true, "dstport": true, "port": true, "protocol": true, "proto": true,
+	"tcpflags": true, "trafficpath": true, "encryptionstatus": true,
+}
+
+// codeColumn reports whether the column called name holds codes.
+func codeColumn(name string) bool {
+	return codeColumns[strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(name))]
 }
 
 // numericColumn reports whether column i has a number in some row and

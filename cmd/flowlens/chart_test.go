@@ -44,6 +44,13 @@ func TestBarChart(t *testing.T) {
 				"attempts\n" +
 				"198.51.100.9 │██████████▌                                2.5000\n" +
 				"203.0.113.7  │██████████████████████████████████████████     10\n"},
+		{"ports and protocols label the bars, they are not drawn",
+			resultSet{Columns: []string{"dstPort", "protocol", "n"}, Rows: [][]any{
+				{int64(8443), int64(6), int64(40)}, {int64(23), int64(6), int64(20)},
+			}},
+			"n\n" +
+				"8443  6 │" + strings.Repeat("█", 51) + " 40\n" +
+				"23    6 │" + strings.Repeat("█", 25) + "▌" + strings.Repeat(" ", 26) + "20\n"},
 		{"negative values: bars left of the zero line, one scale",
 			resultSet{Columns: []string{"port", "change"}, Rows: [][]any{
 				{"22", int64(-40)}, {"443", int64(20)}, {"80", int64(-10)}, {"53", nil}, {"123", 0.0},
@@ -149,6 +156,11 @@ func TestChartRefusesTextOnly(t *testing.T) {
 	var ee *exitError
 	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), "no numeric column to draw (columns: srcaddr, action)") {
 		t.Errorf("got %v, want a usage error naming the columns", err)
+	}
+	// A port is a name, not an amount.
+	rs = resultSet{Columns: []string{"dst_port"}, Rows: [][]any{{int64(22)}, {int64(443)}}}
+	if err := writeChart(&bytes.Buffer{}, &rs, 80); !errors.As(err, &ee) || !strings.Contains(err.Error(), "no numeric column to draw (columns: dst_port)") {
+		t.Errorf("ports alone: got %v, want a usage error", err)
 	}
 	var b bytes.Buffer
 	if err := writeChart(&b, &resultSet{Columns: []string{"srcaddr"}}, 80); err != nil || b.String() != "(no rows)\n" {
