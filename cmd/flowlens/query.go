@@ -511,10 +511,38 @@ func caret(s string, start, end int) string {
 		le = start + i
 	}
 	line := strings.TrimRight(s[ls:le], "\r")
+	// A line wider than a terminal (a long filter pasted on one line) is
+	// cut to a window around start, marked with … where it is cut.
+	from, to, lead, trail := 0, len(line), "", ""
+	if termWidth.StringWidth(line) > caretWindow {
+		from = start - ls
+		for w := 0; from > 0; {
+			r, size := utf8.DecodeLastRuneInString(line[:from])
+			if w += termWidth.RuneWidth(r); w > caretContext {
+				break
+			}
+			from -= size
+		}
+		if from > 0 {
+			lead = "…"
+		}
+		to = from
+		for w := termWidth.StringWidth(lead); to < len(line); {
+			r, size := utf8.DecodeRuneInString(line[to:])
+			if w += termWidth.RuneWidth(r); w > caretWindow-1 {
+				break
+			}
+			to += size
+		}
+		if to < len(line) {
+			trail = "…"
+		}
+	}
 	var b strings.Builder
-	b.WriteString(line)
+	b.WriteString(lead + line[from:to] + trail)
 	b.WriteByte('\n')
-	for _, r := range s[ls:start] {
+	b.WriteString(strings.Repeat(" ", termWidth.StringWidth(lead)))
+	for _, r := range line[from : start-ls] {
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {
@@ -522,12 +550,16 @@ func caret(s string, start, end int) string {
 		}
 	}
 	b.WriteByte('^')
-	end = min(max(end, start), ls+len(line))
+	end = min(max(end, start), ls+to)
 	if n := termWidth.StringWidth(s[start:end]); n > 1 {
 		b.WriteString(strings.Repeat("~", n-1))
 	}
 	return b.String()
 }
+
+// caretWindow is the widest query line an error shows; caretContext is how
+// many columns of a longer line it shows before the position.
+const caretWindow, caretContext = 100, 40
 
 // termWidth measures text as a terminal shows it, whatever the locale.
 var termWidth = func() *runewidth.Condition {

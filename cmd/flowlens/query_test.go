@@ -206,4 +206,25 @@ func TestCaret(t *testing.T) {
 	if got, want := caret(q, off, len(q)), q+"\n           ^~~~~~"; got != want {
 		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
 	}
+	// A line longer than a terminal (a filter of 300 addresses) is cut to
+	// a window around the position, with … where it is cut.
+	q = "filter " + strings.Repeat(`srcaddr = "10.0.0.1" or `, 300) + "nosuch = 1 | stats count(*) as n"
+	off = strings.Index(q, "nosuch")
+	want := "…" + q[off-40:] + "\n" + strings.Repeat(" ", 41) + "^~~~~~"
+	if got := caret(q, off, off+len("nosuch")); got != want {
+		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
+	}
+	q = "filter " + strings.Repeat(`srcaddr = "10.0.0.1" or `, 300)
+	off = strings.Index(q, "or ")
+	want = q[:99] + "…\n" + strings.Repeat(" ", off) + "^~"
+	if got := caret(q, off, off+2); got != want {
+		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
+	}
+	// Near the start the line is cut at its end only; an underline ends
+	// with the window.
+	q = "fitler " + strings.Repeat("x", 200)
+	want = q[:99] + "…\n^" + strings.Repeat("~", 98)
+	if got := caret(q, 0, len(q)); got != want {
+		t.Errorf("caret:\n%s\nwant:\n%s", got, want)
+	}
 }
