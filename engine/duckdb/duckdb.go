@@ -841,6 +841,7 @@ const typographicQuotes = "‘’‚‛“”„‟"
 var (
 	groupByRE  = regexp.MustCompile(`column "([^"]+)" must appear in the GROUP BY clause or must be part of an aggregate function`)
 	noTableRE  = regexp.MustCompile(`Table with name (\S+) does not exist`)
+	noColumnRE = regexp.MustCompile(`Referenced column "([^"]*)" not found`)
 	errPrefix  = regexp.MustCompile(`^[A-Za-z ]+ Error: `)
 	lineMarker = "\n\nLINE "
 )
@@ -925,6 +926,11 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 		out.Hint = "the lake is the view vpc_flow_logs (alias flows)"
 	}
 	if out.Pos >= 0 && out.Pos < len(query) {
+		if m := noColumnRE.FindStringSubmatch(msg); m != nil && strings.HasPrefix(query[out.Pos:], `"`+m[1]+`"`) {
+			// "REJECT" is text in Insights and a name in SQL; a
+			// misspelt quoted column keeps DuckDB's candidates.
+			out.Hint = fmt.Sprintf("in SQL, double quotes name a column; if %q is text, write it in single quotes: '%s'", m[1], strings.ReplaceAll(m[1], "'", "''"))
+		}
 		if r, size := utf8.DecodeRuneInString(query[out.Pos:]); strings.ContainsRune(typographicQuotes, r) {
 			// DuckDB reads ‘REJECT’ as a name and offers columns
 			// that look like it; the fix is the quotes.

@@ -169,6 +169,8 @@ func TestErrors(t *testing.T) {
 		// Curly quotes copied from a web page are part of a name to DuckDB.
 		{"SELECT srcaddr FROM vpc_flow_logs WHERE action = ‘REJECT’", engine.Invalid, `‘ is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as 'REJECT'`, "‘REJECT"},
 		{"SELECT srcaddr FROM vpc_flow_logs WHERE action IN (“REJECT”)", engine.Invalid, `“ is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as 'REJECT'`, "“REJECT"},
+		// Text in double quotes, as in Insights, is a name in SQL.
+		{`SELECT count(*) FROM vpc_flow_logs WHERE action = "REJECT"`, engine.Invalid, `in SQL, double quotes name a column; if "REJECT" is text, write it in single quotes: 'REJECT'`, `"REJECT"`},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}
