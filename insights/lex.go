@@ -161,6 +161,8 @@ func (l *lexer) next() (token, *Error) {
 		return tok(tLBrack, 1)
 	case c == ']':
 		return tok(tRBrack, 1)
+	case c == '=' && next == '=':
+		return token{}, l.errorf(start, start+2, "unexpected \"==\": write = to compare")
 	case c == '=' && next == '~':
 		return tok(tMatch, 2)
 	case c == '=':

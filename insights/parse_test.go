@@ -257,6 +257,7 @@ func TestParseErrors(t *testing.T) {
 		{`filter a = "abc`, `1:12: unterminated string: expected a closing "`, `"abc`, false},
 		{"fields `abc", "1:8: unterminated field name: expected a closing `", "`abc", false},
 		{"fields ``", "1:8: empty field name ``", "``", false},
+		{`filter action == "REJECT"`, `1:15: unexpected "==": write = to compare`, "==", false},
 		{"fields a ! b", `1:10: unexpected character '!': write != to compare, or not before a condition`, "!", false},
 		{"filter action = “REJECT”", `1:17: unexpected character '“': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "“", false},
 		{"filter action in [‘REJECT’, 'ACCEPT']", `1:19: unexpected character '‘': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "‘", false},

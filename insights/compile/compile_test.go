@@ -150,6 +150,7 @@ func TestCompileErrors(t *testing.T) {
 		{`filter srcaddr != dstadr`, `1:19: unknown field "dstadr"; did you mean "dstaddr"?`, "dstadr", false},
 		{`fields @timestmp`, `1:8: unknown field "@timestmp"; did you mean "@timestamp"?`, "@timestmp", false},
 		{`stats count(*) by srcaddr | filter dstport = 22`, `1:36: field dstport is not available after stats: only srcaddr, ` + "`count(*)`" + ` can be used; add it to the by clause of stats`, "dstport", false},
+		{`stats count(*) by srcaddr | sort count desc`, "1:34: unknown field \"count\"; to use the result count(*) of stats, write it in backquotes: `count(*)`", "count", false},
 		{`stats count(*) as n by srcaddr | fields @timestamp`, `1:41: @timestamp is not available after stats: only srcaddr, n can be used`, "@timestamp", false},
 		{`stats count(*) + srcport by srcaddr`, `1:18: srcport is used outside an aggregate in stats but is not in the by clause: add it to by, or wrap it in an aggregate such as max(srcport)`, "srcport", false},
 		{`stats max(bytes) - strlen(dstaddr) by srcaddr`, `1:20: strlen(dstaddr) is used outside an aggregate in stats but is not in the by clause: add it to by, or wrap it in an aggregate such as max(...)`, "strlen(dstaddr)", false},

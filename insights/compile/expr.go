@@ -108,11 +108,24 @@ func (c *compiler) field(f *insights.FieldRef) value {
 			f.Name, c.defNames())
 	}
 	msg := "unknown field " + strconv.Quote(f.Name)
-	if s := c.suggestField(f.Name); s != "" {
+	if s := c.statsResult(f.Name); s != "" {
+		msg += "; to use the result " + s + " of stats, write it in backquotes: `" + s + "`"
+	} else if s := c.suggestField(f.Name); s != "" {
 		msg += "; did you mean " + strconv.Quote(s) + "?"
 	}
 	c.fail(f.Pos, "%s", msg)
 	return value{}
+}
+
+// statsResult returns the unnamed stats result that name is the function
+// of (count for count(*)), or "".
+func (c *compiler) statsResult(name string) string {
+	for _, b := range c.lv.defs {
+		if strings.HasPrefix(strings.ToLower(b.name), strings.ToLower(name)+"(") {
+			return b.name
+		}
+	}
+	return ""
 }
 
 // suggestField returns the field name that name is a likely typo of, or "".
