@@ -150,6 +150,15 @@ var athenaMacros = []string{
 	"CREATE MACRO to_unixtime(t) AS epoch(t)",
 	"CREATE MACRO from_iso8601_timestamp(s) AS CAST(s AS TIMESTAMPTZ)",
 	"CREATE MACRO from_iso8601_date(s) AS CAST(s AS DATE)",
+	"CREATE MACRO approx_distinct(x) AS count(DISTINCT x)", // exact: DuckDB's approx_count_distinct misses at small counts
+	"CREATE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)",
+}
+
+// prestoHints say how DuckDB writes the Presto functions of Athena queries
+// that no macro can stand in for (their format letters differ).
+var prestoHints = map[string]string{
+	"date_format":     "date_format is Presto's (Athena); DuckDB writes strftime(t, format), minutes as %M rather than %i, seconds as %S",
+	"format_datetime": "format_datetime is Presto's (Athena); DuckDB writes strftime(t, format) with % letters, such as '%Y-%m-%d %H:%M:%S'",
 }
 
 // glob is the pattern of the lake's data files.
@@ -839,11 +848,12 @@ func normalize(v driver.Value) any {
 const typographicQuotes = "‘’‚‛“”„‟"
 
 var (
-	groupByRE  = regexp.MustCompile(`column "([^"]+)" must appear in the GROUP BY clause or must be part of an aggregate function`)
-	noTableRE  = regexp.MustCompile(`Table with name (\S+) does not exist`)
-	noColumnRE = regexp.MustCompile(`Referenced column "([^"]*)" not found`)
-	errPrefix  = regexp.MustCompile(`^[A-Za-z ]+ Error: `)
-	lineMarker = "\n\nLINE "
+	groupByRE    = regexp.MustCompile(`column "([^"]+)" must appear in the GROUP BY clause or must be part of an aggregate function`)
+	noTableRE    = regexp.MustCompile(`Table with name (\S+) does not exist`)
+	noColumnRE   = regexp.MustCompile(`Referenced column "([^"]*)" not found`)
+	noFunctionRE = regexp.MustCompile(`Function with name (\S+) does not exist`)
+	errPrefix    = regexp.MustCompile(`^[A-Za-z ]+ Error: `)
+	lineMarker   = "\n\nLINE "
 )
 
 // wrap turns an error of DuckDB into an *engine.Error: its kind, its message
@@ -921,6 +931,10 @@ func (e *Engine) wrap(ctx context.Context, err error, query string, timeout time
 		// DuckDB suggests INSTALL and LOAD, which no query may run.
 		msg = strings.TrimSpace(msg[:i])
 		out.Hint = "flowlens never installs or loads extensions; only the built-in parquet, json and icu ones are available"
+	}
+	if m := noFunctionRE.FindStringSubmatch(msg); m != nil && prestoHints[strings.ToLower(m[1])] != "" {
+		msg, _, _ = strings.Cut(msg, "\nDid you mean")
+		out.Hint = prestoHints[strings.ToLower(m[1])]
 	}
 	if m := noTableRE.FindStringSubmatch(msg); m != nil {
 		out.Hint = "the lake is the view vpc_flow_logs (alias flows)"

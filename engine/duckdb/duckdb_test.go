@@ -171,6 +171,9 @@ func TestErrors(t *testing.T) {
 		{"SELECT srcaddr FROM vpc_flow_logs WHERE action IN (“REJECT”)", engine.Invalid, `“ is a typographic quote, as copied from a web page: SQL quotes text with straight single quotes, such as 'REJECT'`, "“REJECT"},
 		// Text in double quotes, as in Insights, is a name in SQL.
 		{`SELECT count(*) FROM vpc_flow_logs WHERE action = "REJECT"`, engine.Invalid, `in SQL, double quotes name a column; if "REJECT" is text, write it in single quotes: 'REJECT'`, `"REJECT"`},
+		// Presto's date_format (Athena) has another name and other letters.
+		{`SELECT date_format(from_unixtime(start), '%Y-%m-%d %H:%i') FROM vpc_flow_logs`, engine.Invalid, `date_format is Presto's (Athena); DuckDB writes strftime(t, format), minutes as %M rather than %i, seconds as %S`, "date_format("},
+		{`SELECT format_datetime(from_unixtime(start), 'yyyy-MM-dd') FROM vpc_flow_logs`, engine.Invalid, `format_datetime is Presto's (Athena); DuckDB writes strftime(t, format) with % letters, such as '%Y-%m-%d %H:%M:%S'`, "format_datetime("},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}
