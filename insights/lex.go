@@ -3,6 +3,7 @@ package insights
 import (
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -112,6 +113,14 @@ func (l *lexer) skip() {
 			for l.off < len(l.src) && l.src[l.off] != '\n' {
 				l.off++
 			}
+		case c >= utf8.RuneSelf:
+			// Text pasted from web pages brings no-break and other
+			// Unicode spaces, and invisible zero-width ones.
+			r, size := utf8.DecodeRuneInString(l.src[l.off:])
+			if !unicode.IsSpace(r) && r != '\u200b' && r != '\u2060' && r != '\ufeff' {
+				return
+			}
+			l.off += size
 		default:
 			return
 		}
@@ -200,6 +209,9 @@ func (l *lexer) next() (token, *Error) {
 		return token{}, l.errorf(start, start+size, "unexpected character '&': write and")
 	case '~':
 		return token{}, l.errorf(start, start+size, "unexpected character '~': write =~ or like before a /regular expression/")
+	case '–', '—', '−':
+		return token{}, l.errorf(start, start+size,
+			"unexpected character %q: a typographic dash, as copied from a web page; write - to subtract", r)
 	case '‘', '’', '‚', '‛', '“', '”', '„', '‟':
 		return token{}, l.errorf(start, start+size,
 			"unexpected character %q: a typographic quote, as copied from a web page; write straight quotes, such as %q",

@@ -130,6 +130,12 @@ func TestParse(t *testing.T) {
 				proj(call("bin", &DurationLit{N: 10, Unit: "m"}), ""),
 			}},
 		}},
+		// Spaces pasted from web pages: no-break, narrow and ideographic
+		// spaces, a zero-width space and a byte order mark are blanks.
+		{"unicode blanks", "filter\u00a0action\u202f=\u3000\"REJECT\"\u200b\ufeff| stats count(*)", []Command{
+			&FilterCmd{X: bin("=", f("action"), s("REJECT"))},
+			&StatsCmd{Aggs: []*Projection{proj(call("count", &StarExpr{}), "")}},
+		}},
 		{"dc alias and pct", "stats dc(dstport), pct(bytes, 99.9), ceil(avg(bytes)) as a", []Command{
 			&StatsCmd{Aggs: []*Projection{proj(call("dc", f("dstport")), ""), proj(call("pct", f("bytes"), n("99.9")), ""),
 				proj(call("ceil", call("avg", f("bytes"))), "a")}},
@@ -258,6 +264,7 @@ func TestParseErrors(t *testing.T) {
 		{"fields `abc", "1:8: unterminated field name: expected a closing `", "`abc", false},
 		{"fields ``", "1:8: empty field name ``", "``", false},
 		{`filter action == "REJECT"`, `1:15: unexpected "==": write = to compare`, "==", false},
+		{"filter bytes \u2013 1 > 0", `1:14: unexpected character '–': a typographic dash, as copied from a web page; write - to subtract`, "\u2013", false},
 		{"fields a ! b", `1:10: unexpected character '!': write != to compare, or not before a condition`, "!", false},
 		{"filter action = “REJECT”", `1:17: unexpected character '“': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "“", false},
 		{"filter action in [‘REJECT’, 'ACCEPT']", `1:19: unexpected character '‘': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "‘", false},
