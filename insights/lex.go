@@ -1,6 +1,8 @@
 package insights
 
 import (
+	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"unicode"
@@ -282,7 +284,11 @@ func (l *lexer) number() (token, *Error) {
 			return token{}, l.errorf(start, l.off, "invalid number or period %q: periods end in ms, s, m, h, d, w, mo, q or y", text)
 		}
 		if frac {
-			return token{}, l.errorf(start, l.off, "period %q must be a whole number of %s", text, word)
+			msg := fmt.Sprintf("period %q must be a whole number of %s", text, word)
+			if w := wholePeriod(l.src[start:numEnd], unit); w != "" {
+				msg += "; write " + w
+			}
+			return token{}, l.errorf(start, l.off, "%s", msg)
 		}
 		n, err := strconv.ParseInt(l.src[start:numEnd], 10, 64)
 		if err != nil || n <= 0 {
@@ -291,6 +297,32 @@ func (l *lexer) number() (token, *Error) {
 		return token{kind: tDuration, val: unit, n: n, pos: Pos{start, l.off}}, nil
 	}
 	return token{kind: tNumber, val: l.src[start:l.off], pos: Pos{start, l.off}}, nil
+}
+
+// smallerUnit is, for each period unit, the next smaller one and how many
+// of it make one.
+var smallerUnit = map[string]struct {
+	unit string
+	n    float64
+}{"w": {"d", 7}, "d": {"h", 24}, "h": {"m", 60}, "m": {"s", 60}, "s": {"ms", 1000}, "y": {"mo", 12}, "q": {"mo", 3}}
+
+// wholePeriod spells the fractional period num unit as a whole number of a
+// smaller unit (1.5h as 90m), or returns "" when none makes it whole.
+func wholePeriod(num, unit string) string {
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return ""
+	}
+	for {
+		next, ok := smallerUnit[unit]
+		if !ok {
+			return ""
+		}
+		f, unit = f*next.n, next.unit
+		if r := math.Round(f); math.Abs(f-r) < 1e-9*max(1, f) && r >= 1 {
+			return strconv.FormatFloat(r, 'f', -1, 64) + unit
+		}
+	}
 }
 
 func (l *lexer) string(q byte) (token, *Error) {
