@@ -315,8 +315,8 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		}
 	}
 	bins := distinct
-	regular := step > 0 && int64(last.Sub(first)/step) < int64(16*len(rows)+1000) &&
-		!slices.ContainsFunc(rows, func(r []any) bool { return r[tc].(time.Time).Sub(first)%step != 0 })
+	aligned := step > 0 && !slices.ContainsFunc(rows, func(r []any) bool { return r[tc].(time.Time).Sub(first)%step != 0 })
+	regular := aligned && int64(last.Sub(first)/step) < int64(16*len(rows)+1000)
 	if regular {
 		bins = int(last.Sub(first)/step) + 1
 	}
@@ -382,7 +382,13 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		fraction := slices.ContainsFunc(series, func(v float64) bool { return v != math.Trunc(v) && !math.IsNaN(v) })
 		merged := false
 		if !regular && len(times) > 1 {
-			series, merged = placeByTime(times, series, plotWidth)
+			// Bins too sparse for a grid of them still leave their
+			// missing ones as gaps.
+			joinAfter := time.Duration(0)
+			if aligned {
+				joinAfter = step
+			}
+			series, merged = placeByTime(times, series, plotWidth, joinAfter)
 		}
 		caption := rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
 		if merged {
@@ -441,21 +447,26 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 // placeByTime lays the values at times (distinct, oldest first) on n
 // columns by their time: the first in the first column, the last in the
 // last. Between two values the line runs straight, as a line chart joins
-// its points; a column that several times fall in shows their largest, and
+// its points, unless join is more than 0 and they are further apart than
+// join (bins with missing ones between them): then the columns between are
+// a gap. A column that several times fall in shows their largest, and
 // merged says so.
-func placeByTime(times []time.Time, values []float64, n int) (out []float64, merged bool) {
+func placeByTime(times []time.Time, values []float64, n int, join time.Duration) (out []float64, merged bool) {
 	out = make([]float64, n)
 	for i := range out {
 		out[i] = math.NaN()
 	}
 	span := times[len(times)-1].Sub(times[0])
 	filled := make([]bool, n)
+	firstAt, lastAt := make([]time.Time, n), make([]time.Time, n)
 	for i, t := range times {
 		at := int(math.Round(float64(t.Sub(times[0])) / float64(span) * float64(n-1)))
 		if filled[at] {
 			merged = true
+		} else {
+			firstAt[at] = t
 		}
-		filled[at] = true
+		filled[at], lastAt[at] = true, t
 		if v := values[i]; !math.IsNaN(v) && (math.IsNaN(out[at]) || v > out[at]) {
 			out[at] = v
 		}
@@ -465,7 +476,7 @@ func placeByTime(times []time.Time, values []float64, n int) (out []float64, mer
 		if math.IsNaN(v) {
 			continue
 		}
-		if prev >= 0 {
+		if prev >= 0 && (join <= 0 || firstAt[i].Sub(lastAt[prev]) <= join) {
 			for j := prev + 1; j < i; j++ {
 				if !filled[j] {
 					out[j] = out[prev] + (v-out[prev])*float64(j-prev)/float64(i-prev)

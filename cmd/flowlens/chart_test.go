@@ -206,6 +206,10 @@ func TestQueryChart(t *testing.T) {
 func TestTimeSeriesEdges(t *testing.T) {
 	month := func(y, m int) time.Time { return time.Date(y, time.Month(m), 1, 0, 0, 0, 0, time.UTC) }
 	sec := func(s int) time.Time { return time.Date(2024, 3, 1, 0, 0, s, 0, time.UTC) }
+	var sparse [][]any
+	for i := range 10 {
+		sparse = append(sparse, []any{sec(i), int64(10 - i)}, []any{sec(86400 + i), int64(10 - i)})
+	}
 	var months [][]any
 	for i := range 30 {
 		months = append(months, []any{month(2022+i/12, 1+i%12), int64(i + 1)})
@@ -224,6 +228,10 @@ func TestTimeSeriesEdges(t *testing.T) {
 		// 2024-03-02 a gap.
 		{"days of a DATE column", [][]any{{"2024-03-03", int64(30)}, {"2024-03-01", int64(10)}, {"2024-03-04", int64(40)}}, []string{
 			"n by t (UTC), 1d bins\n", " 40 ┤", " 10 ┼", "2024-03-01", "2024-03-04"}},
+		// 1 s bins of two minutes a day apart: too many bins for a grid,
+		// and the day between them is a gap, not a line.
+		{"sparse bins", sparse, []string{
+			" 10 ┼╴" + strings.Repeat(" ", 63) + "╶\n", "2024-03-01 00:00:00", "2024-03-02 00:00:09"}},
 		// Times without a step (records) lie on the axis by their time: 0 s,
 		// 1000 s and 3600 s, the value the time: one straight line.
 		{"irregular times", [][]any{{sec(0), int64(0)}, {sec(3600), int64(3600)}, {sec(1000), int64(1000)}}, []string{
