@@ -59,8 +59,8 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 	}
 	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) {
 		timeSeries(bw, rs, labels[0], nums, width)
-	} else {
-		barCharts(bw, rs, labels, nums, width)
+	} else if err := barCharts(bw, rs, labels, nums, width); err != nil {
+		return err
 	}
 	return bw.Flush()
 }
@@ -159,10 +159,17 @@ func chartNumber(v any) (float64, bool) {
 	return 0, false
 }
 
+// chartMinBar is the fewest terminal columns a bar chart's bars get; a
+// narrower chart would not show the difference between its values.
+const chartMinBar = 10
+
 // barCharts writes one bar chart per numeric column. Labels are the label
 // columns aligned as in a table; bars are scaled to the largest value of the
-// column, in eighths of a character; the value follows each bar.
-func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
+// column, in eighths of a character; the value follows each bar. When the
+// labels (each cut to at least 3 columns) and values leave fewer than
+// chartMinBar columns of the width for the bars, it writes nothing and
+// returns a usage error.
+func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) error {
 	rows := rs.Rows
 	if len(rows) > chartMaxBars {
 		rows = rows[:chartMaxBars]
@@ -192,6 +199,18 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 	for _, r := range rows {
 		labelWidth = max(labelWidth, textWidth(label(r)))
 	}
+	for _, c := range nums {
+		valueWidth := 0
+		for _, r := range rows {
+			valueWidth = max(valueWidth, textWidth(tableCell(r[c])))
+		}
+		if room := width - labelWidth - valueWidth - 4; room < chartMinBar {
+			return usageErrorf("-o chart: %d terminal columns are too few for a bar chart of %s by %d label columns "+
+				"(the labels take %d, the values of %s %d, leaving %d for the bars, fewer than %d); "+
+				"widen the terminal or set COLUMNS, select fewer columns, or use -o table",
+				width, rs.Columns[c], len(labels), labelWidth, rs.Columns[c], valueWidth, max(room, 0), chartMinBar)
+		}
+	}
 	for k, c := range nums {
 		if k > 0 {
 			bw.WriteString("\n")
@@ -204,7 +223,7 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 			}
 		}
 		bw.WriteString(rs.Columns[c] + "\n")
-		barWidth := max(width-labelWidth-valueWidth-4, 10)
+		barWidth := width - labelWidth - valueWidth - 4
 		// Negative values get bars to the left of the zero line, on the
 		// same scale as the positive ones to its right.
 		negWidth, scale := 0, 0.0
@@ -241,6 +260,7 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) {
 	if len(rs.Rows) > len(rows) {
 		fmt.Fprintf(bw, "\n(the first %d of %d rows; sort and limit the query to choose them)\n", len(rows), len(rs.Rows))
 	}
+	return nil
 }
 
 // fitLabels narrows the label columns' widths so that they and the two

@@ -319,3 +319,37 @@ func TestTimeSeriesRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestBarChartTooNarrow: labels and values that leave the bars less than
+// chartMinBar columns are refused with a usage error and nothing drawn,
+// rather than drawing lines wider than the terminal.
+func TestBarChartTooNarrow(t *testing.T) {
+	rs := resultSet{Columns: []string{"srcaddr", "dstaddr", "action", "log_status", "interface_id", "b"}, Rows: [][]any{
+		{"10.0.64.7", "52.216.254.229", "ACCEPT", "OK", "eni-0a1b2c3d4e5f60718", int64(10664289768)},
+		{"10.1.64.7", "52.216.216.245", "ACCEPT", "OK", "eni-0a1b2c3d4e5f60719", int64(9051326368)},
+	}}
+	var b bytes.Buffer
+	err := writeChart(&b, &rs, 40)
+	var ee *exitError
+	if !errors.As(err, &ee) || ee.code != exitUsage || !strings.Contains(err.Error(), "too few for a bar chart of b") {
+		t.Errorf("got %v, want a usage error saying the width is too small", err)
+	}
+	if b.Len() != 0 {
+		t.Errorf("wrote %q before refusing", b.String())
+	}
+	// Every width that is drawn fits.
+	for width := 40; width <= 200; width++ {
+		var b bytes.Buffer
+		if err := writeChart(&b, &rs, width); err != nil {
+			continue
+		}
+		for _, line := range strings.Split(strings.TrimSpace(b.String()), "\n") {
+			if w := textWidth(line); w > width {
+				t.Fatalf("width %d: line %q is %d columns wide", width, line, w)
+			}
+		}
+	}
+	if err := writeChart(&bytes.Buffer{}, &rs, 80); err != nil {
+		t.Errorf("80 columns: %v, want a chart", err)
+	}
+}
