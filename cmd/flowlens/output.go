@@ -199,14 +199,17 @@ func cellText(v any, nullText string) string {
 }
 
 // formatFloat renders a float for people: whole numbers as they are, others
-// with 4 decimals, and magnitudes that 4 decimals would show as 0 with 4
-// significant digits.
+// with 4 decimals, magnitudes that 4 decimals would show as 0 with 4
+// significant digits, and magnitudes of 1e21 and more in exponent notation.
 func formatFloat(f float64) string {
 	switch {
 	case f == math.Trunc(f) && math.Abs(f) < 1e15:
 		return strconv.FormatFloat(f, 'f', -1, 64)
 	case math.Abs(f) < 5e-5 && f != 0:
 		return strconv.FormatFloat(f, 'g', 4, 64)
+	case math.Abs(f) >= 1e21 && !math.IsInf(f, 0):
+		// Plain notation would be hundreds of digits, most not in the value.
+		return strconv.FormatFloat(f, 'g', -1, 64)
 	}
 	return strconv.FormatFloat(f, 'f', 4, 64)
 }

@@ -103,3 +103,31 @@ func TestWriteTable(t *testing.T) {
 		t.Errorf("empty table:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// TestFormatFloat: the table rounds to 4 decimals, shows tiny magnitudes
+// with 4 significant digits, and huge ones in exponent notation rather than
+// hundreds of digits that no double holds.
+func TestFormatFloat(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0"},
+		{3, "3"},
+		{-2.5, "-2.5000"},
+		{1.0 / 3, "0.3333"},
+		{0.00001, "1e-05"},
+		{1e14, "100000000000000"},
+		{123456789012345678, "123456789012345680.0000"},
+		{1e21, "1e+21"},
+		{-1.5e300, "-1.5e+300"},
+		{math.MaxFloat64, "1.7976931348623157e+308"},
+		{math.Inf(1), "+Inf"},
+		{math.NaN(), "NaN"},
+	}
+	for _, tt := range tests {
+		if got := formatFloat(tt.in); got != tt.want {
+			t.Errorf("formatFloat(%g) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
