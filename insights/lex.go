@@ -160,6 +160,8 @@ func (l *lexer) next() (token, *Error) {
 		return l.string(c)
 	case c == '`':
 		return l.quotedIdent()
+	case c == '|' && next == '|':
+		return token{}, l.errorf(start, start+2, "unexpected \"||\": write or to join conditions, and one | between commands")
 	case c == '|':
 		return tok(tPipe, 1)
 	case c == ',':
@@ -180,6 +182,8 @@ func (l *lexer) next() (token, *Error) {
 		return tok(tEq, 1)
 	case c == '!' && next == '=':
 		return tok(tNe, 2)
+	case c == '<' && next == '>':
+		return token{}, l.errorf(start, start+2, "unexpected \"<>\": write != to compare")
 	case c == '<' && next == '=':
 		return tok(tLe, 2)
 	case c == '<':
