@@ -49,6 +49,21 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 		}
 	}
 	if len(nums) == 0 {
+		var empty []string
+		for i, c := range rs.Columns {
+			if !slices.ContainsFunc(rs.Rows, func(r []any) bool { return r[i] != nil }) {
+				empty = append(empty, c)
+			}
+		}
+		if len(empty) > 0 {
+			verb := "are"
+			if len(empty) == 1 {
+				verb = "is"
+			}
+			return usageErrorf("-o chart: the result has no numeric column to draw (columns: %s): "+
+				"%s %s NULL in every row; filter them out (… is not NULL) or use -o table",
+				strings.Join(rs.Columns, ", "), strings.Join(empty, ", "), verb)
+		}
 		return usageErrorf("-o chart: the result has no numeric column to draw (columns: %s); "+
 			"aggregate with stats or SQL, or use -o table", strings.Join(rs.Columns, ", "))
 	}

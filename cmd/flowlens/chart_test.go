@@ -162,6 +162,12 @@ func TestChartRefusesTextOnly(t *testing.T) {
 	if err := writeChart(&bytes.Buffer{}, &rs, 80); !errors.As(err, &ee) || !strings.Contains(err.Error(), "no numeric column to draw (columns: dst_port)") {
 		t.Errorf("ports alone: got %v, want a usage error", err)
 	}
+	// Numbers that are NULL in every row (NODATA records) say so.
+	rs = resultSet{Columns: []string{"t", "bytes", "packets"}, Rows: [][]any{{time.Unix(0, 0), nil, nil}, {time.Unix(60, 0), nil, nil}}}
+	if err := writeChart(&bytes.Buffer{}, &rs, 80); !errors.As(err, &ee) || ee.code != exitUsage ||
+		!strings.Contains(err.Error(), "(columns: t, bytes, packets): bytes, packets are NULL in every row") {
+		t.Errorf("all-NULL numbers: got %v, want a usage error naming the NULL columns", err)
+	}
 	var b bytes.Buffer
 	if err := writeChart(&b, &resultSet{Columns: []string{"srcaddr"}}, 80); err != nil || b.String() != "(no rows)\n" {
 		t.Errorf("an empty result: %v %q, want (no rows)", err, b.String())
