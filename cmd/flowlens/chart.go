@@ -72,7 +72,7 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 	if len(labels) == 1 && len(rs.Rows) > 1 && dateColumn(rs.Rows, labels[0]) {
 		rs = withDates(rs, labels[0])
 	}
-	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) {
+	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) && severalTimes(rs.Rows, labels[0]) {
 		timeSeries(bw, rs, labels[0], nums, width)
 	} else if err := barCharts(bw, rs, labels, nums, width); err != nil {
 		return err
@@ -117,6 +117,13 @@ func timeColumn(rows [][]any, i int) bool {
 		}
 	}
 	return true
+}
+
+// severalTimes reports whether the times of column i are not all the same:
+// rows at a single time are bars labelled with it, as a line chart of one
+// point would have no time axis to show it.
+func severalTimes(rows [][]any, i int) bool {
+	return slices.ContainsFunc(rows, func(r []any) bool { return !r[i].(time.Time).Equal(rows[0][i].(time.Time)) })
 }
 
 // dateColumn reports whether every value of column i is a day written
@@ -386,6 +393,10 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		}
 	case step%time.Minute != 0:
 		timeFormat = "2006-01-02 15:04:05"
+	}
+	if step%time.Second != 0 {
+		// Bins shorter than a second, or not whole seconds, show milliseconds.
+		timeFormat = strings.TrimSuffix(strings.TrimSuffix(timeFormat, ":05"), ":04") + ":04:05.000"
 	}
 	for k, c := range nums {
 		if k > 0 {

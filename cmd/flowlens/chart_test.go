@@ -242,6 +242,13 @@ func TestTimeSeriesEdges(t *testing.T) {
 		// 1000 s and 3600 s, the value the time: one straight line.
 		{"irregular times", [][]any{{sec(0), int64(0)}, {sec(3600), int64(3600)}, {sec(1000), int64(1000)}}, []string{
 			" 1.8k ┤                             ╭─────╯\n", "00:00:00", "01:00:00"}},
+		// Bins shorter than a second show their milliseconds on the axis.
+		{"250 ms bins", [][]any{{sec(0).Add(500 * time.Millisecond), int64(1)}, {sec(0).Add(750 * time.Millisecond), int64(5)}, {sec(1), int64(3)}}, []string{
+			"00:00:00.500", "00:00:01.000", "250ms bins"}},
+		// Rows all at one time are bars labelled with it, not a line
+		// chart of one point without a time.
+		{"one time", [][]any{{sec(7), int64(1)}, {sec(7), int64(5)}}, []string{
+			"2024-03-01T00:00:07Z │", " 1\n", " 5\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
