@@ -362,16 +362,6 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 	if regular {
 		bins = int(last.Sub(first)/step) + 1
 	}
-	plotWidth := max(width-14, 20)
-	per := 1
-	if regular && bins > plotWidth {
-		per = (bins + plotWidth - 1) / plotWidth
-	}
-	// Few bins are spread over the width, each bin the same number of columns.
-	spread := 1
-	if regular && bins < plotWidth {
-		spread = plotWidth / bins
-	}
 	// Times without a common step (records, calendar months) are placed by
 	// their time on the width, so that the time axis under them is true.
 	var times []time.Time
@@ -398,9 +388,17 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		// Bins shorter than a second, or not whole seconds, show milliseconds.
 		timeFormat = strings.TrimSuffix(strings.TrimSuffix(timeFormat, ":05"), ":04") + ":04:05.000"
 	}
-	for k, c := range nums {
-		if k > 0 {
-			bw.WriteString("\n")
+	// draw plots column c on plotWidth columns; the plot is "" when the
+	// column has no value.
+	draw := func(c, plotWidth int) (plot, caption string) {
+		per := 1
+		if regular && bins > plotWidth {
+			per = (bins + plotWidth - 1) / plotWidth
+		}
+		// Few bins are spread over the width, each bin the same number of columns.
+		spread := 1
+		if regular && bins < plotWidth {
+			spread = plotWidth / bins
 		}
 		series := make([]float64, bins)
 		for i := range series {
@@ -436,7 +434,7 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			}
 			series, merged = placeByTime(times, series, plotWidth, joinAfter)
 		}
-		caption := rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
+		caption = rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
 		if merged {
 			caption += ", each column the largest of the times it covers"
 		}
@@ -450,8 +448,7 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			caption += fmt.Sprintf(", each column the largest of %d bins", per)
 		}
 		if !hasNumber(series) {
-			bw.WriteString(caption + ": no values\n")
-			continue
+			return "", caption
 		}
 		// Counts label their axis in whole numbers, unless their range is
 		// smaller than the rows of the chart (rounding would repeat labels).
@@ -476,12 +473,25 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 					return first.Add(time.Duration(v * float64(time.Second))).UTC().Format(timeFormat)
 				}))
 		}
-		plot := asciigraph.Plot(series, opts...)
-		bw.WriteString(plot + "\n")
-		plotWidth := 0
-		for _, l := range strings.Split(plot, "\n") {
-			plotWidth = max(plotWidth, textWidth(l))
+		return asciigraph.Plot(series, opts...), caption
+	}
+	for k, c := range nums {
+		if k > 0 {
+			bw.WriteString("\n")
 		}
+		// The x axis's labels stick out past the plot by half a label:
+		// a plot wider than the terminal is drawn again narrower.
+		plot, caption := draw(c, max(width-14, 20))
+		plotWidth := widest(plot)
+		for pw := max(width-14, 20); plot != "" && plotWidth > width && pw > 20; plotWidth = widest(plot) {
+			pw = max(20, pw-(plotWidth-width))
+			plot, caption = draw(c, pw)
+		}
+		if plot == "" {
+			bw.WriteString(caption + ": no values\n")
+			continue
+		}
+		bw.WriteString(plot + "\n")
 		// The caption is centred under the plot, and broken into lines
 		// only where it is wider than the terminal.
 		for _, l := range wrapCaption(caption, width) {
@@ -535,18 +545,45 @@ func placeByTime(times []time.Time, values []float64, n int, join time.Duration)
 }
 
 // wrapCaption breaks a chart's caption after its commas so that no line is
-// wider than width.
+// wider than width; a part still too wide is broken between its words, and
+// a word wider than width is cut with an ellipsis.
 func wrapCaption(caption string, width int) []string {
+	return wrapAfter(caption, width, ", ", func(part string) []string {
+		return wrapAfter(part, width, " ", func(word string) []string {
+			return []string{runewidth.Truncate(word, width, "…")}
+		})
+	})
+}
+
+// wrapAfter breaks s after each sep so that no line is wider than width,
+// and breaks a part wider than width with tooWide.
+func wrapAfter(s string, width int, sep string, tooWide func(string) []string) []string {
 	var lines []string
 	line := ""
-	for _, part := range strings.SplitAfter(caption, ", ") {
+	for _, part := range strings.SplitAfter(s, sep) {
 		if line != "" && textWidth(line+strings.TrimRight(part, " ")) > width {
 			lines = append(lines, strings.TrimRight(line, " "))
 			line = ""
 		}
 		line += part
+		if textWidth(strings.TrimRight(line, " ")) > width {
+			lines = append(lines, tooWide(strings.TrimRight(line, " "))...)
+			line = ""
+		}
 	}
-	return append(lines, strings.TrimRight(line, " "))
+	if line != "" || len(lines) == 0 {
+		lines = append(lines, strings.TrimRight(line, " "))
+	}
+	return lines
+}
+
+// widest is the terminal width of the widest line of s.
+func widest(s string) int {
+	w := 0
+	for _, l := range strings.Split(s, "\n") {
+		w = max(w, textWidth(l))
+	}
+	return w
 }
 
 // maxPerGroup shrinks s to one value per group of n: the group's largest,

@@ -366,3 +366,34 @@ func TestBarChartTooNarrow(t *testing.T) {
 		t.Errorf("80 columns: %v, want a chart", err)
 	}
 }
+
+// TestTimeSeriesFitsWidth: the time axis's labels, which stick out past the
+// plot, and long captions stay within the width.
+func TestTimeSeriesFitsWidth(t *testing.T) {
+	at := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	var days, secs, millis [][]any
+	for i := range 5 {
+		days = append(days, []any{at.Add(time.Duration(i) * 86401 * time.Second), float64(-i) * 1e12})
+		millis = append(millis, []any{at.Add(time.Duration(i) * 250 * time.Millisecond), int64(i)})
+	}
+	for i := range 5000 {
+		secs = append(secs, []any{at.Add(time.Duration(i) * 7 * time.Second), int64(i % 97)})
+	}
+	for _, rs := range []resultSet{
+		{Columns: []string{"t", "n"}, Rows: days},
+		{Columns: []string{"t", "n"}, Rows: millis},
+		{Columns: []string{"bin(1s)", "a_very_long_name_for_the_count_column_to_wrap"}, Rows: secs},
+	} {
+		for width := 40; width <= 200; width += 3 {
+			var b bytes.Buffer
+			if err := writeChart(&b, &rs, width); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(b.String(), "\n") {
+				if w := textWidth(line); w > width {
+					t.Fatalf("%s at width %d: line %q is %d columns wide:\n%s", rs.Columns[1], width, line, w, b.String())
+				}
+			}
+		}
+	}
+}
