@@ -472,6 +472,20 @@ func queryError(err error, text, sql, lang string) error {
 			}
 		}
 	}
+	if lang != "insights" && hint == "" {
+		// Pasted Insights habits and web-page characters, which DuckDB
+		// reports without a word on what to write instead.
+		switch {
+		case strings.Contains(headline, "|__postfix"):
+			hint, details = "SQL has no | between steps, as Insights has: remove the | at the end", ""
+		default:
+			for _, dash := range []string{"–", "—", "−"} {
+				if strings.Contains(headline, `at or near "`+dash+`"`) {
+					hint = dash + " is a typographic dash, as copied from a web page: write - to subtract"
+				}
+			}
+		}
+	}
 	var b strings.Builder
 	if start, end, ok := qe.Span(); ok && shown == qe.SQL {
 		line, col := lineCol(shown, start)

@@ -85,6 +85,10 @@ func TestQueryCommand(t *testing.T) {
 		{name: "data folder is a file", args: []string{"--data", file, "SELECT 1"}, code: 2, stderr: "flowlens: the data folder " + file + " is a file, not a folder\n"},
 		{name: "missing data folder", args: []string{"--data", missing, "-o", "csv", "SELECT count(*) AS n FROM flows"}, stdout: "n\n0",
 			stderr: "note: the data folder " + missing + " does not exist; check --data, or add data with flowlens ingest"},
+		{name: "sql typographic dash", args: []string{"SELECT count(*) FROM flows WHERE bytes – 1 > 0"}, code: 2,
+			stderr: "flowlens: query:1:40: syntax error: at or near \"–\"\nSELECT count(*) FROM flows WHERE bytes – 1 > 0\n" + strings.Repeat(" ", 39) + "^\nhint: – is a typographic dash, as copied from a web page: write - to subtract"},
+		{name: "sql trailing pipe", args: []string{"SELECT count(*) FROM flows WHERE action = 'REJECT' |"}, code: 2,
+			stderr: "flowlens: query:1:52: Catalog Error: Scalar Function with name |__postfix does not exist!\nSELECT count(*) FROM flows WHERE action = 'REJECT' |\n" + strings.Repeat(" ", 51) + "^\nhint: SQL has no | between steps, as Insights has: remove the | at the end\n"},
 		{name: "timeout", args: []string{"--timeout", "200ms", "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"}, code: 1,
 			stderr: "flowlens: query stopped after its time limit of 200ms\nhint: narrow the time range or raise --timeout"},
 	}
