@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -399,6 +400,9 @@ func compileInsights(text, dialect string) (string, error) {
 	return "", &exitError{code: exitUsage, err: fmt.Errorf("query: %w", err)}
 }
 
+// insightsPipe matches an Insights command after a | in an SQL query.
+var insightsPipe = regexp.MustCompile(`(?i)\|\s*(fields|display|filter|stats|sort|limit|parse|dedup)\b`)
+
 // queryError renders an engine error with the query line and a caret, and
 // picks the exit code: 2 for the query's own faults, 1 for the rest.
 //
@@ -478,6 +482,8 @@ func queryError(err error, text, sql, lang string) error {
 		switch {
 		case strings.Contains(headline, "|__postfix"):
 			hint, details = "SQL has no | between steps, as Insights has: remove the | at the end", ""
+		case strings.HasPrefix(headline, "syntax error") && (strings.Contains(headline, `at or near "|"`) || insightsPipe.MatchString(text)):
+			hint = "SQL has no | between steps, as Insights has: write the step as a clause (WHERE, GROUP BY, ORDER BY, LIMIT)"
 		default:
 			for _, dash := range []string{"–", "—", "−"} {
 				if strings.Contains(headline, `at or near "`+dash+`"`) {

@@ -89,6 +89,10 @@ func TestQueryCommand(t *testing.T) {
 			stderr: "flowlens: query:1:40: syntax error: at or near \"–\"\nSELECT count(*) FROM flows WHERE bytes – 1 > 0\n" + strings.Repeat(" ", 39) + "^\nhint: – is a typographic dash, as copied from a web page: write - to subtract"},
 		{name: "sql trailing pipe", args: []string{"SELECT count(*) FROM flows WHERE action = 'REJECT' |"}, code: 2,
 			stderr: "flowlens: query:1:52: Catalog Error: Scalar Function with name |__postfix does not exist!\nSELECT count(*) FROM flows WHERE action = 'REJECT' |\n" + strings.Repeat(" ", 51) + "^\nhint: SQL has no | between steps, as Insights has: remove the | at the end\n"},
+		{name: "sql pipe to a clause", args: []string{"SELECT * FROM flows | limit 5"}, code: 2,
+			stderr: "hint: SQL has no | between steps, as Insights has: write the step as a clause (WHERE, GROUP BY, ORDER BY, LIMIT)\n"},
+		{name: "sql pipe to an insights command", args: []string{"SELECT srcaddr FROM flows WHERE dstport = 22 | stats count(*)"}, code: 2,
+			stderr: "^~~~~\nhint: SQL has no | between steps, as Insights has: write the step as a clause (WHERE, GROUP BY, ORDER BY, LIMIT)\n"},
 		{name: "timeout", args: []string{"--timeout", "200ms", "SELECT count(*) FROM range(1000000000000) t(i) WHERE i % 7 = 3"}, code: 1,
 			stderr: "flowlens: query stopped after its time limit of 200ms\nhint: narrow the time range or raise --timeout"},
 	}
