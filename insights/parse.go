@@ -209,6 +209,9 @@ func (p *parser) command() Command {
 	msg := fmt.Sprintf("unknown command %q", p.tok.val)
 	if s := suggest(p.tok.val, Commands); s != "" {
 		msg += fmt.Sprintf("; did you mean %q?", s)
+	} else if suggest(p.tok.val, []string{"select"}) != "" {
+		// A mistyped SQL query is told from the first word as Insights.
+		msg += "; did you mean SELECT, to write SQL?"
 	} else {
 		msg += "; commands are " + strings.Join(Commands, ", ")
 	}

@@ -230,6 +230,8 @@ func TestParseErrors(t *testing.T) {
 		{"fields a | stats count(*) as n sortt", `1:32: expected "by" or "|" after stats expression, found "sortt"`, "sortt", false},
 		{"stats count(*) srcaddr", `1:16: expected "as", "by" or "|" after stats expression, found "srcaddr"`, "srcaddr", false},
 		{"sortt bytes", `1:1: unknown command "sortt"; did you mean "sort"?`, "sortt", false},
+		{"SELCT count(*) FROM flows", `1:1: unknown command "SELCT"; did you mean SELECT, to write SQL?`, "SELCT", false},
+		{"slect * from flows", `1:1: unknown command "slect"; did you mean SELECT, to write SQL?`, "slect", false},
 		{"frobnicate", `1:1: unknown command "frobnicate"; commands are fields, display, filter, where, stats, sort, limit, parse, dedup`, "frobnicate", false},
 		{"fields a |", `1:11: expected a command after "|", found end of query`, "", false},
 		{"| fields a", `1:1: expected a command such as fields, filter or stats, found "|"`, "|", false},
