@@ -698,6 +698,9 @@ func (p *parser) call(name token) Expr {
 		}
 		switch {
 		case a.Type == TypePeriod:
+			if nx := p.peek(); p.tok.kind == tNumber && nx.kind == tIdent && durationUnits[strings.ToLower(nx.val)] != "" {
+				p.fail(Pos{p.tok.pos.Start, nx.pos.End}, "write the period without a space, as %s%s", p.tok.val, nx.val)
+			}
 			if p.tok.kind != tDuration {
 				p.expected(fmt.Sprintf("a period such as 5m, 1h or 1d as the %s of %s", a.Name, name.val))
 			}

@@ -248,6 +248,8 @@ func TestParseErrors(t *testing.T) {
 		{"stats pct(bytes, 101)", `1:18: the percentile of pct must be between 0 and 100, found 101`, "101", false},
 		{"stats pct(bytes, p)", `1:18: the percentile of pct must be a number written in the query, such as 95`, "p", false},
 		{"stats count() by bin(5)", `1:22: expected a period such as 5m, 1h or 1d as the period of bin, found number 5`, "5", false},
+		{"stats count() by bin(5 m)", `1:22: write the period without a space, as 5m`, "5 m", false},
+		{"stats count() by bin(1 hour)", `1:22: write the period without a space, as 1hour`, "1 hour", false},
 		{"stats count() by bin(5x)", `1:22: invalid number or period "5x": periods end in ms, s, m, h, d, w, mo, q or y`, "5x", false},
 		{"stats count() by bin(1.5h)", `1:22: period "1.5h" must be a whole number of h; write 90m`, "1.5h", false},
 		{"stats count() by bin(0.25days)", `1:22: period "0.25days" must be a whole number of days; write 6h`, "0.25days", false},
