@@ -166,6 +166,7 @@ func TestCompileErrors(t *testing.T) {
 		{`filter srcaddr`, `1:8: expected a condition such as field = value, but srcaddr is a string`, "srcaddr", false},
 		{`fields toMillis(srcaddr)`, `1:17: toMillis needs a timestamp such as @timestamp, but srcaddr is a string`, "srcaddr", false},
 		{`stats count(*) as n by srcaddr | stats sum(n) by bin(5m)`, `1:50: bin rounds @timestamp, which is not available after stats`, "bin(5m)", false},
+		{`stats count(*) by bin(1h) | sort bin(1h) desc`, "1:34: bin rounds @timestamp, which is not available after stats; the bins of the earlier stats are the field `bin(1h)`, in backquotes", "bin(1h)", false},
 		{`stats count(*) as n by srcaddr | stats earliest(n)`, `1:40: earliest picks by record start time, which is not available after stats`, "earliest(n)", false},
 		{`stats count(*) by bin(500ms)`, `1:23: period 500ms is shorter than the one-second resolution of flow-log times`, "500ms", true},
 		{`stats count(*) by bin(2mo)`, `1:23: calendar period 2mo in bin is not supported: use 1mo, 1q or 1y with bin or datefloor`, "2mo", true},

@@ -3,6 +3,7 @@ package compile
 import (
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -177,6 +178,10 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 
 	case "bin":
 		if !c.lv.raw {
+			text := c.src[e.Pos.Start:e.Pos.End]
+			if slices.Contains(c.lv.input, text) {
+				c.fail(e.Pos, "bin rounds @timestamp, which is not available after stats; the bins of the earlier stats are the field `%s`, in backquotes", text)
+			}
 			c.fail(e.Pos, "bin rounds @timestamp, which is not available after stats")
 		}
 		start, _, ok := c.schema.Resolve("start")
