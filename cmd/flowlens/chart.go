@@ -196,10 +196,27 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 	if len(rows) > chartMaxBars {
 		rows = rows[:chartMaxBars]
 	}
+	// Times label bars in the fewest characters that tell them apart: a
+	// day they share is said once, after the chart's title.
+	layouts, timeNote := map[int]string{}, ""
+	for _, c := range labels {
+		if layout, day, ok := timeLabelLayout(rows, c); ok {
+			layouts[c], timeNote = layout, " (UTC)"
+			if day != "" {
+				timeNote = " on " + day + " (UTC)"
+			}
+		}
+	}
+	labelCell := func(r []any, c int) string {
+		if t, ok := r[c].(time.Time); ok && layouts[c] != "" {
+			return t.UTC().Format(layouts[c])
+		}
+		return tableCell(r[c])
+	}
 	colWidth := make([]int, len(labels))
 	for _, r := range rows {
 		for j, c := range labels {
-			colWidth[j] = max(colWidth[j], textWidth(tableCell(r[c])))
+			colWidth[j] = max(colWidth[j], textWidth(labelCell(r, c)))
 		}
 	}
 	fitLabels(colWidth, min(chartLabelWidth, max(12, width*2/5)))
@@ -209,7 +226,7 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 		}
 		parts := make([]string, len(labels))
 		for j, c := range labels {
-			s := runewidth.Truncate(tableCell(r[c]), colWidth[j], "…")
+			s := runewidth.Truncate(labelCell(r, c), colWidth[j], "…")
 			parts[j] = s + strings.Repeat(" ", colWidth[j]-textWidth(s))
 		}
 		return strings.TrimRight(strings.Join(parts, "  "), " ")
@@ -244,7 +261,7 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 				top, bottom = max(top, f), min(bottom, f)
 			}
 		}
-		bw.WriteString(rs.Columns[c] + "\n")
+		bw.WriteString(rs.Columns[c] + timeNote + "\n")
 		barWidth := width - labelWidth - valueWidth - 4
 		// Negative values get bars to the left of the zero line, on the
 		// same scale as the positive ones to its right.
@@ -283,6 +300,48 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 		fmt.Fprintf(bw, "\n(the first %d of %d rows; sort and limit the query to choose them)\n", len(rows), len(rs.Rows))
 	}
 	return nil
+}
+
+// timeLabelLayout is the layout for the times of label column c when it
+// holds only times and nulls: the time of day alone when they share a day
+// (given as day), the day alone when they are all midnight, else both;
+// seconds and milliseconds only when some time has them.
+func timeLabelLayout(rows [][]any, c int) (layout, day string, ok bool) {
+	var times []time.Time
+	for _, r := range rows {
+		if r[c] == nil {
+			continue
+		}
+		t, isTime := r[c].(time.Time)
+		if !isTime {
+			return "", "", false
+		}
+		times = append(times, t.UTC())
+	}
+	if len(times) == 0 {
+		return "", "", false
+	}
+	sameDay, midnight, secs, frac := true, true, false, false
+	for _, t := range times {
+		sameDay = sameDay && t.Format(time.DateOnly) == times[0].Format(time.DateOnly)
+		midnight = midnight && t.Equal(t.Truncate(24*time.Hour))
+		secs = secs || t.Second() != 0
+		frac = frac || t.Nanosecond() != 0
+	}
+	clock := "15:04"
+	if secs || frac {
+		clock += ":05"
+	}
+	if frac {
+		clock += ".000"
+	}
+	switch {
+	case sameDay && len(times) > 1:
+		return clock, times[0].Format(time.DateOnly), true
+	case midnight:
+		return time.DateOnly, "", true
+	}
+	return "2006-01-02 " + clock, "", true
 }
 
 // fitLabels narrows the label columns' widths so that they and the two

@@ -248,7 +248,7 @@ func TestTimeSeriesEdges(t *testing.T) {
 		// Rows all at one time are bars labelled with it, not a line
 		// chart of one point without a time.
 		{"one time", [][]any{{sec(7), int64(1)}, {sec(7), int64(5)}}, []string{
-			"2024-03-01T00:00:07Z │", " 1\n", " 5\n"}},
+			"n on 2024-03-01 (UTC)\n", "00:00:07 │", " 1\n", " 5\n"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,5 +395,36 @@ func TestTimeSeriesFitsWidth(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestBarChartTimeLabels: times label bars by what tells them apart, so that
+// a narrow label column does not cut them all to the same day.
+func TestBarChartTimeLabels(t *testing.T) {
+	at := func(d, h, m int) time.Time { return time.Date(2024, 3, d, h, m, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		rows [][]any
+		want []string
+	}{
+		{"one day", [][]any{{at(1, 0, 0), "REJECT", int64(2)}, {at(1, 6, 0), "REJECT", int64(4)}, {at(1, 6, 0), nil, int64(1)}},
+			[]string{"n on 2024-03-01 (UTC)\n", "\n00:00  REJECT │█", "\n06:00  REJECT │█", "\n06:00  -      │█"}},
+		{"days", [][]any{{at(1, 0, 0), "A", int64(1)}, {at(2, 0, 0), "B", int64(2)}},
+			[]string{"n (UTC)\n", "\n2024-03-01  A │█", "\n2024-03-02  B │█"}},
+		{"days and hours", [][]any{{at(1, 23, 30), "A", int64(1)}, {at(2, 0, 0), "B", int64(2)}},
+			[]string{"n (UTC)\n", "\n2024-03-01 23:30  A │█", "\n2024-03-02 00:00  B │█"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := writeChart(&b, &resultSet{Columns: []string{"t", "action", "n"}, Rows: tt.rows}, 60); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(b.String(), w) {
+					t.Errorf("chart lacks %q:\n%s", w, b.String())
+				}
+			}
+		})
 	}
 }
