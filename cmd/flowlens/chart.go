@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/big"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -404,6 +405,11 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			step = d
 		}
 	}
+	// A column named after its bins (stats … by bin(1h)) has that step,
+	// also when bins are missing between every two rows (a --limit).
+	if period, ok := binPeriod(rs.Columns[tc]); ok && step > 0 && step%period == 0 {
+		step = period
+	}
 	// The bins are regular when every time is a whole number of steps from
 	// the first (not so for bin(1mo): months differ in length).
 	// Rows at one time (records rather than bins) share a point: the largest.
@@ -557,6 +563,25 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			bw.WriteString(strings.Repeat(" ", max(0, (plotWidth-textWidth(l))/2)) + l + "\n")
 		}
 	}
+}
+
+// binName matches the name Insights gives a column of bins: bin(5m).
+var binName = regexp.MustCompile(`^bin\((\d+)(ms|s|m|h|d|w)\)$`)
+
+// binPeriod is the period of a column named bin(PERIOD), for periods of a
+// fixed length.
+func binPeriod(name string) (time.Duration, bool) {
+	m := binName.FindStringSubmatch(name)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || n <= 0 || n > 1<<31 {
+		return 0, false
+	}
+	unit := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
+		"d": 24 * time.Hour, "w": 7 * 24 * time.Hour}[m[2]]
+	return time.Duration(n) * unit, true
 }
 
 // placeByTime lays the values at times (distinct, oldest first) on n

@@ -428,3 +428,23 @@ func TestBarChartTimeLabels(t *testing.T) {
 		})
 	}
 }
+
+// TestTimeSeriesNamedBins: a bin(1h) column has 1 h bins even when the rows
+// (cut by --limit) are all 2 h apart: the hours between are gaps.
+func TestTimeSeriesNamedBins(t *testing.T) {
+	at := func(h int) time.Time { return time.Date(2024, 3, 1, h, 0, 0, 0, time.UTC) }
+	rs := resultSet{Columns: []string{"bin(1h)", "n"}, Rows: [][]any{{at(2), int64(5)}, {at(4), int64(7)}, {at(8), int64(6)}}}
+	var b bytes.Buffer
+	if err := writeChart(&b, &rs, 60); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "1h bins") || strings.Contains(b.String(), "2h bins") {
+		t.Errorf("chart of bin(1h) rows 2 h apart:\n%s", b.String())
+	}
+	if d, ok := binPeriod("bin(5m)"); !ok || d != 5*time.Minute {
+		t.Errorf("binPeriod(bin(5m)) = %v, %v", d, ok)
+	}
+	if _, ok := binPeriod("bin(1mo)"); ok {
+		t.Error("binPeriod(bin(1mo)) has a fixed length")
+	}
+}
