@@ -16,6 +16,8 @@ import (
 	"github.com/guptarohit/asciigraph"
 	"github.com/mattn/go-runewidth"
 	"golang.org/x/term"
+
+	"github.com/flowlens/flowlens/insights/compile"
 )
 
 // chartMaxBars is the most rows a bar chart draws; past that a chart stops
@@ -82,8 +84,9 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 }
 
 // codeColumns are the flow-log fields whose numbers name something (a
-// port, a protocol) rather than measure it, by their names without case, _
-// and -: they label bars (stats count(*) by dstport) and are never drawn.
+// port, a protocol) rather than measure it, by their names as
+// compile.NormalizeName writes them: they label bars (stats count(*) by
+// dstport) and are never drawn.
 var codeColumns = map[string]bool{
 	"version": true, "srcport": true, "dstport": true, "port": true, "protocol": true, "proto": true,
 	"tcpflags": true, "trafficpath": true, "encryptionstatus": true,
@@ -91,7 +94,7 @@ var codeColumns = map[string]bool{
 
 // codeColumn reports whether the column called name holds codes.
 func codeColumn(name string) bool {
-	return codeColumns[strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(name))]
+	return codeColumns[compile.NormalizeName(name)]
 }
 
 // numericColumn reports whether column i has a number in some row and
@@ -239,11 +242,12 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 	for _, r := range rows {
 		labelWidth = max(labelWidth, textWidth(label(r)))
 	}
-	for _, c := range nums {
-		valueWidth := 0
+	valueWidths := make([]int, len(nums))
+	for k, c := range nums {
 		for _, r := range rows {
-			valueWidth = max(valueWidth, textWidth(tableCell(r[c])))
+			valueWidths[k] = max(valueWidths[k], textWidth(tableCell(r[c])))
 		}
+		valueWidth := valueWidths[k]
 		if room := width - labelWidth - valueWidth - 4; room < chartMinBar {
 			return usageErrorf("-o chart: %d terminal columns are too few for a bar chart of %s by %d label columns "+
 				"(the labels take %d, the values of %s %d, leaving %d for the bars, fewer than %d); "+
@@ -255,9 +259,8 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 		if k > 0 {
 			bw.WriteString("\n")
 		}
-		valueWidth, top, bottom := 0, 0.0, 0.0
+		valueWidth, top, bottom := valueWidths[k], 0.0, 0.0
 		for _, r := range rows {
-			valueWidth = max(valueWidth, textWidth(tableCell(r[c])))
 			if f, ok := chartNumber(r[c]); ok && !math.IsNaN(f) && !math.IsInf(f, 0) {
 				top, bottom = max(top, f), min(bottom, f)
 			}
@@ -391,10 +394,11 @@ func eighths(n float64) string {
 
 // timeSeries writes one line chart per numeric column over the time column
 // tc, oldest first. The bins are read from the smallest gap between two
-// times; a bin without a row is a gap in the line, and rows at the same time
-// (records rather than bins) share a point, their largest value. When there are more bins
-// than columns to draw them, each column shows the largest value of the bins
-// it covers, so that a spike is never averaged away.
+// times; a bin without a row is a gap in the line, and rows at the same
+// time (records rather than bins) share a point, their largest value. When
+// there are more bins than columns to draw them, each column shows the
+// largest value of the bins it covers, so that a spike is never averaged
+// away.
 func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) {
 	rows := slices.Clone(rs.Rows)
 	slices.SortStableFunc(rows, func(a, b []any) int { return a[tc].(time.Time).Compare(b[tc].(time.Time)) })
@@ -410,33 +414,30 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 	if period, ok := binPeriod(rs.Columns[tc]); ok && step > 0 && step%period == 0 {
 		step = period
 	}
-	// The bins are regular when every time is a whole number of steps from
-	// the first (not so for bin(1mo): months differ in length).
-	// Rows at one time (records rather than bins) share a point: the largest.
-	distinct, repeats := 1, false
-	for i := 1; i < len(rows); i++ {
-		if rows[i][tc].(time.Time).Equal(rows[i-1][tc].(time.Time)) {
-			repeats = true
-		} else {
-			distinct++
+	// Rows at one time (records rather than bins) share a point, the
+	// largest: slot is each row's point among the distinct times.
+	var times []time.Time
+	slot := make([]int, len(rows))
+	for i, r := range rows {
+		if t := r[tc].(time.Time); i == 0 || !t.Equal(times[len(times)-1]) {
+			times = append(times, t)
 		}
+		slot[i] = len(times) - 1
 	}
-	bins := distinct
-	aligned := step > 0 && !slices.ContainsFunc(rows, func(r []any) bool { return r[tc].(time.Time).Sub(first)%step != 0 })
+	repeats, bins := len(times) < len(rows), len(times)
+	// The bins are regular when every time is a whole number of steps from
+	// the first (not so for bin(1mo): months differ in length); then slot
+	// is each row's bin, and a bin without a row is a gap.
+	aligned := step > 0 && !slices.ContainsFunc(times, func(t time.Time) bool { return t.Sub(first)%step != 0 })
 	regular := aligned && int64(last.Sub(first)/step) < int64(16*len(rows)+1000)
 	if regular {
 		bins = int(last.Sub(first)/step) + 1
+		for i, r := range rows {
+			slot[i] = int(r[tc].(time.Time).Sub(first) / step)
+		}
 	}
 	// Times without a common step (records, calendar months) are placed by
 	// their time on the width, so that the time axis under them is true.
-	var times []time.Time
-	if !regular {
-		for i, r := range rows {
-			if i == 0 || !r[tc].(time.Time).Equal(rows[i-1][tc].(time.Time)) {
-				times = append(times, r[tc].(time.Time))
-			}
-		}
-	}
 	timeFormat, day := "2006-01-02 15:04", ""
 	switch {
 	case step%(24*time.Hour) == 0 && first.Equal(first.Truncate(24*time.Hour)):
@@ -469,14 +470,8 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 		for i := range series {
 			series[i] = math.NaN()
 		}
-		at := -1
 		for i, r := range rows {
-			switch {
-			case regular:
-				at = int(r[tc].(time.Time).Sub(first) / step)
-			case i == 0 || !r[tc].(time.Time).Equal(rows[i-1][tc].(time.Time)):
-				at++
-			}
+			at := slot[i]
 			if f, ok := chartNumber(r[c]); ok && !math.IsInf(f, 0) {
 				if math.IsNaN(series[at]) || f > series[at] {
 					series[at] = f
