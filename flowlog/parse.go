@@ -385,8 +385,11 @@ func parseIPv4(b []byte) (netip.Addr, bool) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
+// trimEOL drops the line ending and any blanks around it. A line break is
+// never part of a value: a value that is only "\r" or "\n" at the end of a
+// line would be written back as a line ending and lost.
 func trimEOL(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || isSpace(b[len(b)-1])) {
 		b = b[:len(b)-1]
 	}
 	return b
