@@ -73,6 +73,9 @@ type Column struct {
 
 // Result is a query's answer. Values are nil, bool, int64, float64, string,
 // time.Time, []any or map[string]any (and *big.Int for integers beyond 64 bits).
+// A time.Time is an instant (a TIMESTAMP WITH TIME ZONE); dates, times of day
+// and wall-clock timestamps without a zone are strings as the dialect writes
+// them ("2024-03-01", "10:00:00", "2024-03-01 10:00:00").
 type Result struct {
 	Columns []Column
 	Rows    [][]any

@@ -72,8 +72,10 @@ func writeChart(w io.Writer, rs *resultSet, width int) error {
 	}
 	bw := bufio.NewWriter(w)
 	width = max(width, 40)
-	if len(labels) == 1 && len(rs.Rows) > 1 && dateColumn(rs.Rows, labels[0]) {
-		rs = withDates(rs, labels[0])
+	if len(labels) == 1 && len(rs.Rows) > 1 {
+		if ok, wall := textTimeColumn(rs.Rows, labels[0]); ok {
+			rs = withTextTimes(rs, labels[0], wall)
+		}
 	}
 	if len(labels) == 1 && len(rs.Rows) > 1 && timeColumn(rs.Rows, labels[0]) && severalTimes(rs.Rows, labels[0]) {
 		timeSeries(bw, rs, labels[0], nums, width)
@@ -130,31 +132,51 @@ func severalTimes(rows [][]any, i int) bool {
 	return slices.ContainsFunc(rows, func(r []any) bool { return !r[i].(time.Time).Equal(rows[0][i].(time.Time)) })
 }
 
-// dateColumn reports whether every value of column i is a day written
-// YYYY-MM-DD, as the engine gives DATE values (GROUP BY date).
-func dateColumn(rows [][]any, i int) bool {
+// textTimeColumn reports whether every value of column i is a day written
+// YYYY-MM-DD, as the engine gives DATE values (GROUP BY date), or a time
+// without a zone written YYYY-MM-DD hh:mm:ss[.f], as it gives a TIMESTAMP
+// (strptime, AT TIME ZONE). wall is true for the latter: its times are
+// wall-clock times, not UTC.
+func textTimeColumn(rows [][]any, i int) (ok, wall bool) {
 	for _, r := range rows {
-		s, ok := r[i].(string)
-		if !ok || len(s) != len(time.DateOnly) {
-			return false
+		s, isText := r[i].(string)
+		if !isText {
+			return false, false
 		}
-		if _, err := time.Parse(time.DateOnly, s); err != nil {
-			return false
+		if _, err := time.Parse(time.DateOnly, s); err == nil {
+			continue
 		}
+		if _, err := time.Parse(time.DateTime, s); err != nil {
+			return false, false
+		}
+		wall = true
 	}
-	return true
+	return true, wall
 }
 
-// withDates is rs with the days of column i as times (midnight UTC), so
-// that a result by day is drawn as a time series.
-func withDates(rs *resultSet, i int) *resultSet {
-	out := &resultSet{Columns: rs.Columns, Rows: make([][]any, len(rs.Rows)), Stats: rs.Stats}
+// withTextTimes is rs with the days or wall-clock times of column i as
+// times, so that a result by day or by local hour is drawn as a time series.
+func withTextTimes(rs *resultSet, i int, wall bool) *resultSet {
+	out := &resultSet{Columns: rs.Columns, Rows: make([][]any, len(rs.Rows)), Stats: rs.Stats, wallClock: wall}
 	for k, r := range rs.Rows {
 		r = slices.Clone(r)
-		r[i], _ = time.Parse(time.DateOnly, r[i].(string))
+		t, err := time.Parse(time.DateTime, r[i].(string))
+		if err != nil {
+			t, _ = time.Parse(time.DateOnly, r[i].(string))
+		}
+		r[i] = t
 		out.Rows[k] = r
 	}
 	return out
+}
+
+// zoneNote is what a chart of rs says after its times: " (UTC)", or nothing
+// for wall-clock times, whose zone the result does not tell.
+func zoneNote(rs *resultSet) string {
+	if rs.wallClock {
+		return ""
+	}
+	return " (UTC)"
 }
 
 // terminalWidth is the width to draw for on w: the terminal's, else
@@ -205,9 +227,9 @@ func barCharts(bw *bufio.Writer, rs *resultSet, labels, nums []int, width int) e
 	layouts, timeNote := map[int]string{}, ""
 	for _, c := range labels {
 		if layout, day, ok := timeLabelLayout(rows, c); ok {
-			layouts[c], timeNote = layout, " (UTC)"
+			layouts[c], timeNote = layout, zoneNote(rs)
 			if day != "" {
-				timeNote = " on " + day + " (UTC)"
+				timeNote = " on " + day + zoneNote(rs)
 			}
 		}
 	}
@@ -494,7 +516,7 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			}
 			series, merged = placeByTime(times, series, plotWidth, joinAfter)
 		}
-		caption = rs.Columns[c] + " by " + rs.Columns[tc] + day + " (UTC)"
+		caption = rs.Columns[c] + " by " + rs.Columns[tc] + day + zoneNote(rs)
 		if merged {
 			caption += ", each column the largest of the times it covers"
 		}

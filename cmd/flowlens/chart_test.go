@@ -234,6 +234,10 @@ func TestTimeSeriesEdges(t *testing.T) {
 		// 2024-03-02 a gap.
 		{"days of a DATE column", [][]any{{"2024-03-03", int64(30)}, {"2024-03-01", int64(10)}, {"2024-03-04", int64(40)}}, []string{
 			"n by t (UTC), 1d bins\n", " 40 ┤", " 10 ┼", "2024-03-01", "2024-03-04"}},
+		// A TIMESTAMP without a zone (AT TIME ZONE, strptime) comes as
+		// text too: local hours are a series, and the caption claims no zone.
+		{"wall-clock hours", [][]any{{"2024-03-01 10:00:00", int64(5)}, {"2024-03-01 12:00:00", int64(9)}, {"2024-03-01 13:00:00.5", int64(1)}}, []string{
+			"n by t on 2024-03-01, 1h bins\n", "  9 ┤", "10:00"}},
 		// 1 s bins of two minutes a day apart: too many bins for a grid,
 		// and the day between them is a gap, not a line.
 		{"sparse bins", sparse, []string{

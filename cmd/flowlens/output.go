@@ -22,6 +22,9 @@ type resultSet struct {
 	Columns []string       `json:"columns"`
 	Rows    [][]any        `json:"rows"`
 	Stats   map[string]any `json:"stats,omitempty"`
+	// wallClock marks times that are wall-clock times without a zone, for
+	// the chart's captions.
+	wallClock bool
 }
 
 // writeResult renders rs in format (table, csv, json, ndjson or chart).

@@ -672,6 +672,11 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 					row[i] = t.Format("2006-01-02")
 				case "TIME":
 					row[i] = t.Format("15:04:05.999999")
+				case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS":
+					// A TIMESTAMP without a time zone is a wall-clock
+					// time (strptime, AT TIME ZONE, a cast): it must not
+					// come out as if it were UTC.
+					row[i] = t.Format("2006-01-02 15:04:05.999999999")
 				case "TIMETZ", "TIME WITH TIME ZONE":
 					layout := "15:04:05.999999-07"
 					if _, off := t.Zone(); off%3600 != 0 {

@@ -384,8 +384,9 @@ func TestConcurrentRanges(t *testing.T) {
 	}
 }
 
-// TestValueText checks that times of day and intervals come out as DuckDB
-// itself writes them (CAST(x AS VARCHAR)), not as Go renders its types.
+// TestValueText checks that times of day, intervals and timestamps without a
+// time zone come out as DuckDB itself writes them (CAST(x AS VARCHAR)), not
+// as Go renders its types.
 func TestValueText(t *testing.T) {
 	e, _ := newLake(t, fiveDays)
 	exprs := []string{
@@ -395,6 +396,10 @@ func TestValueText(t *testing.T) {
 		"INTERVAL '-3 days -1 hour'", "INTERVAL '-00:00:00.25'", "INTERVAL 100 HOUR",
 		"to_timestamp(1709251260) - to_timestamp(1709251200)", "INTERVAL '-1 year'", "INTERVAL '-13 months -1 day'",
 		"TIMETZ '12:00:01+02'", "TIMETZ '12:00:01.25-05:30'",
+		// Wall-clock timestamps have no zone, so they carry no Z either.
+		"TIMESTAMP '2024-03-01 10:00:00'", "TIMESTAMP '2024-03-01 10:00:00.5'", "make_timestamp(2024, 3, 1, 23, 59, 59.25)",
+		"to_timestamp(1709251200) AT TIME ZONE 'America/New_York'", "strptime('2024-03-01 10:00:01', '%Y-%m-%d %H:%M:%S')",
+		"TIMESTAMP_S '2024-03-01 10:00:00'", "TIMESTAMP_MS '2024-03-01 10:00:00.123'", "TIMESTAMP_NS '2024-03-01 10:00:00.123456789'",
 	}
 	for _, x := range exprs {
 		t.Run(x, func(t *testing.T) {
