@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/flowlens/flowlens/internal/spell"
 )
 
 // Parse parses a Logs Insights query. Errors are *Error values with the byte
@@ -770,24 +772,7 @@ func functionNames() []string {
 
 // suggest returns the candidate closest to word, if it is close enough to be
 // a likely typo.
-func suggest(word string, candidates []string) string {
-	best, bestD := "", 0
-	w := strings.ToLower(word)
-	for _, c := range candidates {
-		d := editDistance(w, strings.ToLower(c))
-		if best == "" || d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(1, len(w)/3)
-	if len(w) >= 3 {
-		limit = max(limit, 2)
-	}
-	if best == "" || bestD > limit || bestD >= len(w) {
-		return ""
-	}
-	return best
-}
+func suggest(word string, candidates []string) string { return spell.Closest(word, candidates) }
 
 // Suggest returns the candidate closest to word when it is a likely typo,
 // else "". Case, "-" and "_" are ignored, as field names are.
@@ -808,27 +793,4 @@ func Suggest(word string, candidates []string) string {
 		return m[s]
 	}
 	return ""
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b))
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
