@@ -481,6 +481,9 @@ func checkStatement(ctx context.Context, c *sql.Conn, query string) error {
 		if pos > len(query) {
 			pos = -1
 		}
+		if typo := keywordTypo(query, pos); typo != nil {
+			return typo
+		}
 		out := &engine.Error{Kind: engine.Invalid, Msg: "syntax error: " + strings.TrimPrefix(s.ErrorMessage, "syntax error "), Pos: pos, SQL: query}
 		if strings.HasSuffix(strings.ToLower(out.Msg), `at or near "end"`) {
 			// The flow-log field end is a reserved word, as in Athena.

@@ -174,6 +174,16 @@ func TestErrors(t *testing.T) {
 		// Presto's date_format (Athena) has another name and other letters.
 		{`SELECT date_format(from_unixtime(start), '%Y-%m-%d %H:%i') FROM vpc_flow_logs`, engine.Invalid, `date_format is Presto's (Athena); DuckDB writes strftime(t, format), minutes as %M rather than %i, seconds as %S`, "date_format("},
 		{`SELECT format_datetime(from_unixtime(start), 'yyyy-MM-dd') FROM vpc_flow_logs`, engine.Invalid, `format_datetime is Presto's (Athena); DuckDB writes strftime(t, format) with % letters, such as '%Y-%m-%d %H:%M:%S'`, "format_datetime("},
+		// A misspelt keyword is read as an alias, so DuckDB points at the
+		// word after it; the error points at the typo and names the keyword.
+		{"SELECT count(*) FRM vpc_flow_logs", engine.Invalid, `syntax error: "FRM" is not a SQL keyword, so the query reads it as a name: did you mean FROM?`, "FRM vpc"},
+		{"SELECT count(*) FROM flows\nWHER action = 'REJECT'", engine.Invalid, "did you mean WHERE?", "WHER action"},
+		{"SELECT srcaddr FROM flows GRUOP BY srcaddr", engine.Invalid, "did you mean GROUP?", "GRUOP"},
+		{"SELECT srcaddr FROM flows LIMT 5", engine.Invalid, "did you mean LIMIT?", "LIMT 5"},
+		{"SELECT srcaddr, count(*) FROM flows GROUP srcaddr", engine.Invalid, "syntax error: GROUP must be followed by BY: write GROUP BY", "GROUP srcaddr"},
+		{"SELECT srcaddr FROM flows order\tsrcaddr", engine.Invalid, "syntax error: order must be followed by BY: write ORDER BY", "order\t"},
+		// A column name before the error is not taken for a typo.
+		{"SELECT srcaddr FROM flows WHERE srcaddr dstaddr", engine.Invalid, `syntax error: at or near "dstaddr"`, "dstaddr"},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
 	}
