@@ -236,8 +236,8 @@ func TestTimeSeriesEdges(t *testing.T) {
 			"n by t (UTC), 1d bins\n", " 40 ┤", " 10 ┼", "2024-03-01", "2024-03-04"}},
 		// A TIMESTAMP without a zone (AT TIME ZONE, strptime) comes as
 		// text too: local hours are a series, and the caption claims no zone.
-		{"wall-clock hours", [][]any{{"2024-03-01 10:00:00", int64(5)}, {"2024-03-01 12:00:00", int64(9)}, {"2024-03-01 13:00:00.5", int64(1)}}, []string{
-			"n by t on 2024-03-01, 1h bins\n", "  9 ┤", "10:00"}},
+		{"wall-clock hours", [][]any{{"2024-03-01 10:00:00", int64(5)}, {"2024-03-01 12:00:00", int64(9)}, {"2024-03-01 13:00:00", int64(1)}}, []string{
+			"n by t on 2024-03-01, 1h bins\n", " 9 ┤", "10:00"}},
 		// 1 s bins of two minutes a day apart: too many bins for a grid,
 		// and the day between them is a gap, not a line.
 		{"sparse bins", sparse, []string{
@@ -450,5 +450,27 @@ func TestTimeSeriesNamedBins(t *testing.T) {
 	}
 	if _, ok := binPeriod("bin(1mo)"); ok {
 		t.Error("binPeriod(bin(1mo)) has a fixed length")
+	}
+}
+
+func TestTextTimeColumn(t *testing.T) {
+	tests := []struct {
+		vals     []any
+		ok, wall bool
+	}{
+		{[]any{"2024-03-01", "2024-03-02"}, true, false},
+		{[]any{"2024-03-01 10:00:00", "2024-03-01 10:00:00.123456789"}, true, true},
+		{[]any{"2024-03-01 10:00:00", "10.0.0.1"}, false, false},
+		{[]any{"2024-03-01T10:00:00Z"}, false, false}, // instants come as time.Time
+		{[]any{"2024-03-01", nil}, false, false},
+	}
+	for _, tt := range tests {
+		rows := make([][]any, len(tt.vals))
+		for i, v := range tt.vals {
+			rows[i] = []any{v}
+		}
+		if ok, wall := textTimeColumn(rows, 0); ok != tt.ok || wall != tt.wall {
+			t.Errorf("textTimeColumn(%v) = %v, %v, want %v, %v", tt.vals, ok, wall, tt.ok, tt.wall)
+		}
 	}
 }
