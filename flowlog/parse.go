@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/bits"
 	"net/netip"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -150,6 +151,9 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		tok := line[start:i]
 		if st.kind == kindUnknown {
+			if k, msg := badText(tok); msg != "" {
+				return &ParseError{Col: start + k + 1, Field: p.f.Fields[n].Name, Msg: msg}
+			}
 			r.extra = append(r.extra, bstr(tok))
 			continue
 		}
@@ -161,6 +165,9 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		switch st.kind {
 		case kindString:
+			if k, msg := badText(tok); msg != "" {
+				return p.fieldError(start+k, st.id, msg)
+			}
 			r.strs[st.id] = bstr(tok)
 		case kindInt32, kindInt64, kindTime:
 			v, ok := atoi(tok)
@@ -187,6 +194,9 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			m, ok := percentDecode(tok)
 			if !ok {
 				return p.fieldError(start, st.id, fmt.Sprintf("invalid percent-encoding in %q", clip(tok)))
+			}
+			if _, msg := badText(tok[:m]); msg != "" {
+				return p.fieldError(start, st.id, msg+" (after percent-decoding)")
 			}
 			r.strs[st.id] = bstr(tok[:m])
 		}
@@ -290,6 +300,29 @@ func scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
 		return netip.Addr{}, i, false
 	}
 	return netip.AddrFrom4(ip), i, true
+}
+
+// badText returns the offset in tok of the first byte that cannot be in a text
+// value and why ("" when there is none). Flow-log values are printable UTF-8:
+// a control character is damage, and bytes that are not UTF-8 would make the
+// Parquet files written from the record unreadable (their columns are UTF8).
+func badText(tok []byte) (int, string) {
+	for k := 0; k < len(tok); {
+		c := tok[k]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return k, fmt.Sprintf("expected printable text, found the control character %#02x", c)
+			}
+			k++
+			continue
+		}
+		r, size := utf8.DecodeRune(tok[k:])
+		if r == utf8.RuneError && size == 1 {
+			return k, fmt.Sprintf("expected UTF-8 text, found the byte %#02x", c)
+		}
+		k += size
+	}
+	return 0, ""
 }
 
 func (p *Parser) tooMany(line []byte, start, nt int) error {

@@ -95,6 +95,11 @@ func TestParseErrors(t *testing.T) {
 		{"time beyond milliseconds", "${start}", "100000000010000", "column 1 (start): 100000000010000 is not a Unix time in seconds or milliseconds"},
 		{"negative time", "${end}", "-5", "column 1 (end): -5 is not a Unix time in seconds or milliseconds"},
 		{"empty line", "", "   ", "empty line"},
+		{"value not UTF-8", "${srcaddr} ${action} ${log-status}", "10.0.0.1 ACC\xffEPT OK", "column 13 (action): expected UTF-8 text, found the byte 0xff"},
+		{"control character in a value", "${action} ${log-status}", "ACCEPT O\x00K", "column 9 (log-status): expected printable text, found the control character 0x00"},
+		{"unknown field not UTF-8", "${srcaddr} ${new-field}", "10.0.0.1 \xc3", "column 10 (new-field): expected UTF-8 text, found the byte 0xc3"},
+		{"tag decodes to a control character", "${src-tags}", "Name%3Dweb%00", "column 1 (src-tags): expected printable text, found the control character 0x00 (after percent-decoding)"},
+		{"tag decodes to bytes that are not UTF-8", "${dst-tags}", "Name%3D%FF", "column 1 (dst-tags): expected UTF-8 text, found the byte 0xff (after percent-decoding)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
