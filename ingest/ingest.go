@@ -743,11 +743,18 @@ func (rd *reader) limitMemory() {
 	}
 }
 
-// binaryContent reports why the start of br is not text ("" when it is).
+// binaryContent reports why the start of br is not text ("" when it is). Only
+// the first line decides: other files (compressed, images, archives, UTF-16)
+// show bytes that are not text at once, while a stray bad byte further on in
+// a text file is the parser's to report, with its line, so that the file's
+// other records are still stored.
 func binaryContent(br *bufio.Reader) string {
 	head, _ := br.Peek(8 << 10)
 	if len(head) == 0 {
 		return ""
+	}
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
 	}
 	if i := bytes.IndexByte(head, 0); i >= 0 {
 		return fmt.Sprintf("binary content (a NUL byte at offset %d)", i)

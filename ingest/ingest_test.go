@@ -297,6 +297,11 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 		"\n"+
 		"2 123456789012 eni-0a1b 10.0.1.5\n"+
 		line2))
+	// A text file with a stray NUL byte in one line: only that line is bad.
+	writeFile(t, filepath.Join(in, "stray.log"), []byte(hdr+
+		"2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49153 443 6 10 840 1709251300 1709251360 ACCEPT OK\n"+
+		"2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49154 443 6 10 840 1709251300 1709251360 ACCEPT O\x00K\n"+
+		"2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49155 443 6 10 840 1709251300 1709251360 ACCEPT OK\n"))
 	// A gzip object cut short: its complete lines are kept.
 	var full bytes.Buffer
 	zw := gzip.NewWriter(&full)
@@ -331,6 +336,7 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 		{Source: "bad.log", Line: 5, Raw: "2 123456789012 eni-0a1b 10.0.1.5", Reason: "column 33 (dstaddr): 4 values, but the format has 14 fields (missing dstaddr)"},
 		{Source: "fake.log.gz", Line: 0, Reason: "open " + filepath.Join(in, "fake.log.gz") + ": truncated gzip stream: the header is cut short"},
 		{Source: "junk.bin", Line: 0, Reason: "binary content (a NUL byte at offset 0): not flow-log text"},
+		{Source: "stray.log", Line: 3, Raw: "2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49154 443 6 10 840 1709251300 1709251360 ACCEPT O\x00K", Reason: "column 94 (log-status): expected printable text, found the control character 0x00"},
 	}
 	sortQ := cmpopts.SortSlices(func(a, b lake.QuarantineLine) bool { return a.Source+fmt.Sprint(a.Line) < b.Source+fmt.Sprint(b.Line) })
 	if diff := cmp.Diff(want, got, sortQ); diff != "" {
@@ -340,19 +346,19 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 		t.Errorf("truncated gzip: quarantine %+v", cut)
 	}
 	stored := int64(cut[0].Line - 2) // lines before the break, minus the header
-	if res.RecordsStored != 3+stored || res.RecordsQuarantined != 5 {
-		t.Errorf("stored %d quarantined %d, want %d and 5", res.RecordsStored, res.RecordsQuarantined, 3+stored)
+	if res.RecordsStored != 5+stored || res.RecordsQuarantined != 6 {
+		t.Errorf("stored %d quarantined %d, want %d and 6", res.RecordsStored, res.RecordsQuarantined, 5+stored)
 	}
 	if len(res.Broken) != 3 {
 		t.Errorf("broken sources: %v", res.Broken)
 	}
-	if n := len(lakeKeys(t, data)); int64(n) != 3+stored {
-		t.Errorf("%d distinct records in the lake, want %d", n, 3+stored)
+	if n := len(lakeKeys(t, data)); int64(n) != 5+stored {
+		t.Errorf("%d distinct records in the lake, want %d", n, 5+stored)
 	}
 
 	// Broken sources are recorded: running again quarantines nothing more.
 	res = run(t, data, Options{}, in)
-	if res.RecordsQuarantined != 0 || res.RecordsStored != 0 || res.SourcesSkipped != 5 {
+	if res.RecordsQuarantined != 0 || res.RecordsStored != 0 || res.SourcesSkipped != 6 {
 		t.Errorf("second run: %+v", counts(res))
 	}
 
@@ -362,8 +368,8 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 	if res.RecordsStored != 2000-stored || len(res.Grown) != 1 {
 		t.Errorf("completed object: stored %d, want %d; grown %v", res.RecordsStored, 2000-stored, res.Grown)
 	}
-	if n := len(lakeKeys(t, data)); n != 2003 {
-		t.Errorf("%d distinct records, want 2003", n)
+	if n := len(lakeKeys(t, data)); n != 2005 {
+		t.Errorf("%d distinct records, want 2005", n)
 	}
 }
 
