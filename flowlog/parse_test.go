@@ -258,7 +258,7 @@ func TestLookup(t *testing.T) {
 
 func TestScanner(t *testing.T) {
 	in := strings.Join([]string{
-		"version srcaddr dstaddr action", // header
+		"\ufeffversion srcaddr dstaddr action", // header after a UTF-8 byte-order mark
 		"2 10.0.0.1 10.0.0.2 ACCEPT",
 		"",
 		"bogus line",

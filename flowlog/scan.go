@@ -177,6 +177,11 @@ func (s *Scanner) readLine() ([]byte, error) {
 			return nil, &LineError{Line: s.line, Raw: head, Err: fmt.Errorf("line of %d bytes is longer than the %d-byte limit for a flow-log record", total, MaxLineBytes)}
 		}
 		s.buf = append(s.buf, chunk...)
+		if s.line == 1 {
+			// Editors on Windows start UTF-8 files with a byte-order mark; it
+			// is not part of the first line's header or record.
+			s.buf = bytes.TrimPrefix(s.buf, utf8BOM)
+		}
 		switch {
 		case err == nil:
 			return trimEOL(s.buf), nil
@@ -192,6 +197,8 @@ func (s *Scanner) readLine() ([]byte, error) {
 		}
 	}
 }
+
+var utf8BOM = []byte("\ufeff")
 
 func clipRaw(b []byte) []byte {
 	if len(b) > 4096 {
