@@ -175,7 +175,8 @@ func Open(name string) (*File, error) {
 
 // Expand turns arguments (files, folders searched recursively, globs, "-") into
 // the list of files to read, sorted within each folder so runs are repeatable.
-// Hidden files and folders (".name") inside folders are skipped.
+// Hidden files and folders (".name") inside folders are skipped; symbolic
+// links to files and folders are followed.
 func Expand(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -203,22 +204,7 @@ func Expand(args []string) ([]string, error) {
 				out = append(out, m)
 				continue
 			}
-			var files []string
-			err = filepath.WalkDir(m, func(p string, d fs.DirEntry, err error) error {
-				if err != nil {
-					return err
-				}
-				if p != m && strings.HasPrefix(d.Name(), ".") {
-					if d.IsDir() {
-						return filepath.SkipDir
-					}
-					return nil
-				}
-				if d.Type().IsRegular() {
-					files = append(files, p)
-				}
-				return nil
-			})
+			files, err := walkFolder(m)
 			if err != nil {
 				return nil, fmt.Errorf("walk %s: %w", m, err)
 			}
@@ -227,4 +213,54 @@ func Expand(args []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// walkFolder returns the files under folder dir, skipping hidden entries. It
+// follows symbolic links (dir itself may be one, as may the files and folders
+// in it), walking each real folder once so that a link to a folder above
+// cannot loop. A link that leads nowhere is listed, so that reading it fails
+// with a message rather than the file being left out unsaid.
+func walkFolder(dir string) ([]string, error) {
+	var files []string
+	seen := map[string]bool{}
+	var walk func(dir string) error
+	walk = func(dir string) error {
+		real, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			return err
+		}
+		if seen[real] {
+			return nil
+		}
+		seen[real] = true
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
+			p := filepath.Join(dir, e.Name())
+			typ := e.Type()
+			if typ&fs.ModeSymlink != 0 {
+				st, err := os.Stat(p)
+				if err != nil {
+					files = append(files, p)
+					continue
+				}
+				typ = st.Mode().Type()
+			}
+			switch {
+			case typ.IsDir():
+				if err := walk(p); err != nil {
+					return err
+				}
+			case typ.IsRegular():
+				files = append(files, p)
+			}
+		}
+		return nil
+	}
+	return files, walk(dir)
 }

@@ -128,3 +128,62 @@ func FuzzCloudWatch(f *testing.F) {
 		}
 	})
 }
+
+func TestExpand(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(rel string) {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link := func(target, rel string) {
+		if err := os.Symlink(target, filepath.Join(dir, rel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("logs/a.log")
+	mk("logs/sub/b.log")
+	mk("logs/.hidden/c.log")
+	mk("logs/.d.log")
+	mk("other/e.log")
+	link("../other/e.log", "logs/e-link.log") // a symbolic link to a file
+	link("../other", "logs/other-link")       // … to a folder
+	link("..", "logs/sub/loop")               // … to a folder above: walked once
+	link("logs", "current")                   // the argument itself is a link
+	tests := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"folder", []string{"logs"}, []string{"logs/a.log", "logs/e-link.log", "logs/other-link/e.log", "logs/sub/b.log"}},
+		{"link to a folder", []string{"current"}, []string{"current/a.log", "current/e-link.log", "current/other-link/e.log", "current/sub/b.log"}},
+		{"glob and file", []string{"other/*.log", "logs/a.log", "-"}, []string{"other/e.log", "logs/a.log", "-"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var args []string
+			for _, a := range tt.args {
+				if a != Stdin {
+					a = filepath.Join(dir, a)
+				}
+				args = append(args, a)
+			}
+			got, err := Expand(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range got {
+				if rel, err := filepath.Rel(dir, p); err == nil && p != Stdin {
+					got[i] = filepath.ToSlash(rel)
+				}
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
