@@ -250,6 +250,10 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	if r.From.IsZero() {
 		return usageErrorf("--to needs --from (or use --since)")
 	}
+	if !r.From.Before(r.To) {
+		// Only --from alone gets here: the range would end now, before it starts.
+		return usageErrorf("--from %s is after now (%s): give an earlier --from, or a --to after it", f.from, r.To.Format(time.RFC3339))
+	}
 	format := g.outputFormat("ndjson")
 	switch format {
 	case "table", "json", "ndjson", "text":
