@@ -83,7 +83,9 @@ file:line:column. It exits 2 when any rule is wrong.
 
 Output (-o): table (default on a terminal), json, or ndjson (one alert per line in
 the DESIGN §6 shape, the default elsewhere). Rule failures are listed on stderr
-and the exit code is 1; the other rules' alerts are still printed.
+and the exit code is 1; the other rules' alerts are still printed. A sink that
+fails to deliver also makes the exit code 1: its alerts are recorded in the
+state, and a later run does not send them again.
 
 ` + exitCodesHelp,
 		Example: `  # Last day, built-in rules, alerts as a table
@@ -329,7 +331,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		alerts, changed, err := recordAlerts(ctx, rp, store, disp)
+		alerts, changed, failedSinks, err := recordAlerts(ctx, rp, store, disp)
 		if err != nil {
 			return err
 		}
@@ -354,6 +356,11 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			if !f.follow {
 				return &exitError{code: exitFailure, err: errors.New("some rules failed (see above)")}
 			}
+		}
+		if len(failedSinks) > 0 && !f.follow {
+			// The store now knows these alerts, so a re-run will not send
+			// them again: the exit code must tell whoever runs detect.
+			return &exitError{code: exitFailure, err: fmt.Errorf("alerts were not delivered to sink %s (see above): they are in the alert state (flowlens alerts list) but will not be sent again", strings.Join(failedSinks, ", "))}
 		}
 		return nil
 	}
@@ -381,26 +388,32 @@ func followFormat(format string) string {
 // recordAlerts upserts the run's alerts into the store and dispatches the new
 // ones. It returns every alert the run found, as the store now holds it, and
 // those the run created or changed. Without a store both are the run's alerts
-// in normal form.
-func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, disp *alert.Dispatcher) (all, changed []alert.Alert, err error) {
+// in normal form. failedSinks names the sinks that did not deliver everything
+// (their errors are printed on stderr).
+func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, disp *alert.Dispatcher) (all, changed []alert.Alert, failedSinks []string, err error) {
 	if store == nil {
 		out := make([]alert.Alert, 0, len(rp.Alerts))
 		for _, a := range rp.Alerts {
 			if err := a.Normalize(); err != nil {
-				return nil, nil, &exitError{code: exitFailure, err: err}
+				return nil, nil, nil, &exitError{code: exitFailure, err: err}
 			}
 			out = append(out, a)
 		}
-		return out, out, nil
+		return out, out, nil, nil
 	}
 	created, updated, err := store.Upsert(rp.Alerts)
 	if err != nil {
-		return nil, nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
+		return nil, nil, nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
 	}
 	if disp != nil && disp.Len() > 0 {
 		results := disp.Dispatch(ctx, created, updated)
 		if err := alert.Errors(results); err != nil {
 			fmt.Fprintf(g.stderr, "detect: %v\n", err)
+			for _, r := range results {
+				if r.Err != nil {
+					failedSinks = append(failedSinks, r.Sink)
+				}
+			}
 		}
 	}
 	changed = append(append([]alert.Alert(nil), created...), updated...)
@@ -414,7 +427,7 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 	// run's answer: look them up so that a re-run prints the same alerts.
 	known, err := store.List(alert.Filter{Since: rp.From.Add(-24 * time.Hour)})
 	if err != nil {
-		return nil, nil, &exitError{code: exitFailure, err: err}
+		return nil, nil, nil, &exitError{code: exitFailure, err: err}
 	}
 	for _, f := range rp.Alerts {
 		for _, k := range known {
@@ -428,7 +441,7 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 		}
 	}
 	alert.SortAlerts(out)
-	return out, changed, nil
+	return out, changed, failedSinks, nil
 }
 
 func printDetect(format string, alerts []alert.Alert, truth []detect.TruthEvent, scored bool) error {

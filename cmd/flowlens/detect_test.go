@@ -158,6 +158,15 @@ func TestDetectCommand(t *testing.T) {
 	os.WriteFile(filepath.Join(rules, "bad.yaml"), []byte("id: bad\ntitle: t\ncategory: port-scan\nseverity: loud\nquery: SELECT {{nope}} FROM flows\n"), 0o644)
 	sqlBad := t.TempDir()
 	os.WriteFile(filepath.Join(sqlBad, "typo.yaml"), []byte("id: typo\ntitle: t\ncategory: port-scan\nseverity: low\nquery: |\n  SELECT srcaddr AS src\n  FROM vpc_flow_logs\n  WHERE dstprt = 22\n"), 0o644)
+	// A webhook on a loopback port nobody listens on: every delivery fails.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closedURL := closed.URL
+	closed.Close()
+	deadSink := writeFile(t, "dead-sink.yaml", []byte("alerts:\n  sinks:\n    - type: webhook\n      url: "+closedURL+"/hook\n      retries: -1\n"))
+	sinkData := t.TempDir()
+	if _, err := ingest.Files(ctx, sinkData, []string{f}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	insRules := t.TempDir()
 	os.WriteFile(filepath.Join(insRules, "rejects.yaml"), []byte(`id: insights-rejects
 title: "Rejected source {srcaddr}: {rejects} records"
@@ -199,6 +208,8 @@ query: |
 		{"rules show", []string{"rules", "show", "exposed-service"}, 0, []string{"id: exposed-service", "query: |"}, nil, nil},
 		{"from after now", []string{"detect", "--data", data, "--no-state", "--from", "2999-01-01T00:00:00Z"}, 2, nil,
 			[]string{"--from 2999-01-01T00:00:00Z is after now"}, nil},
+		{"undelivered alerts fail the run", []string{"detect", "--data", sinkData, "--config", deadSink, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "-o", "ndjson"}, 1,
+			[]string{`"rule":"port-scan-vertical"`}, []string{"connection refused", "alerts were not delivered to sink webhook (see above)"}, nil},
 		{"bad threat list", []string{"detect", "--data", data, "--since", "1h", "--threat-list", truth}, 2, nil, []string{"truth.ndjson:1:1:"}, nil},
 	}
 	for _, tc := range tests {
