@@ -34,6 +34,7 @@ type Scanner struct {
 	guess   bool
 	rec     Record
 	line    int
+	partial bool // the line last read had no line ending: the stream ended in it
 	raw     []byte
 	buf     []byte
 	headers int
@@ -74,6 +75,11 @@ func (s *Scanner) Line() int { return s.line }
 // Raw returns the text of the line last read, without its line ending; valid
 // until the next call.
 func (s *Scanner) Raw() []byte { return s.raw }
+
+// Partial reports whether the line last read ran to the end of the stream
+// without a line ending, as the last line of a file that is still being
+// written, or was cut short, does.
+func (s *Scanner) Partial() bool { return s.partial }
 
 // Headers returns how many header lines were read.
 func (s *Scanner) Headers() int { return s.headers }
@@ -159,6 +165,7 @@ func (s *Scanner) note(n string) {
 func (s *Scanner) readLine() ([]byte, error) {
 	s.line++
 	s.buf = s.buf[:0]
+	s.partial = false
 	for {
 		chunk, err := s.br.ReadSlice('\n')
 		if len(s.buf)+len(chunk) > MaxLineBytes {
@@ -191,6 +198,7 @@ func (s *Scanner) readLine() ([]byte, error) {
 			if len(s.buf) == 0 {
 				return nil, io.EOF
 			}
+			s.partial = true
 			return trimEOL(s.buf), nil
 		default:
 			return nil, err

@@ -478,7 +478,8 @@ type sourceCounts struct {
 // ingest reads one source.
 func (rd *reader) ingest(it item) error {
 	w := rd.w
-	skipLines := int64(0)
+	var from resume
+	var grown *lake.Source
 	var src lake.Source
 	if it.abs != source.Stdin {
 		prev, known := w.cat.SourceByPath(it.abs)
@@ -500,9 +501,9 @@ func (rd *reader) ingest(it item) error {
 			rd.skip(it, prev, "already ingested (same content, new modification time)")
 			return nil
 		case known && prefix == prev.SHA256:
-			skipLines = prev.Lines
+			from = resume{lines: prev.Lines, tailBytes: prev.TailBytes, tailStored: prev.TailStored}
+			grown = &prev
 			w.mu.Lock()
-			w.res.Grown = append(w.res.Grown, SourceNote{it.path, fmt.Sprintf("grew from %d to %d bytes since it was ingested: reading from line %d", prev.Size, it.size, prev.Lines+1)})
 			w.res.RecordsSkipped += prev.Records
 			w.mu.Unlock()
 		case known:
@@ -524,11 +525,24 @@ func (rd *reader) ingest(it item) error {
 		src.SHA256 = sum
 	}
 	src.Path, src.Size, src.ModTime = it.abs, it.size, it.mtime
-	c, lines, srcErr, err := rd.read(it, skipLines)
+	c, lines, srcErr, err := rd.read(it, &from)
 	if err != nil {
 		return err
 	}
+	if grown != nil {
+		note := fmt.Sprintf("grew from %d to %d bytes since it was ingested: reading from line %d", grown.Size, it.size, grown.Lines+1)
+		switch {
+		case from.cut && from.tailStored:
+			note += fmt.Sprintf("; line %d had been cut short and its first part stored (the complete line is quarantined)", grown.Lines)
+		case from.cut:
+			note = fmt.Sprintf("grew from %d to %d bytes since it was ingested: reading from line %d, which had been cut short", grown.Size, it.size, grown.Lines)
+		}
+		w.mu.Lock()
+		w.res.Grown = append(w.res.Grown, SourceNote{it.path, note})
+		w.mu.Unlock()
+	}
 	src.Lines = lines
+	src.TailBytes, src.TailStored = from.newTailBytes, from.newTailStored
 	src.Records = c.stored + c.quarantined
 	src.Stored = c.stored
 	src.Quarantined = c.quarantined
@@ -619,10 +633,29 @@ func fallbackDay(it item, now time.Time) lake.Day {
 	return lake.DayOf(now.Unix())
 }
 
-// read parses one source into the reader's batches, skipping its first
-// skipLines lines. srcErr is a problem of the source (it stopped early or is
-// not flow-log text), recorded in the quarantine; err stops the ingest.
-func (rd *reader) read(it item, skipLines int64) (c sourceCounts, lines int64, srcErr, err error) {
+// resume says where the earlier ingest of a grown source stopped, and what
+// read found about its last line.
+type resume struct {
+	// lines is the number of lines read then; when the last of them had no
+	// line ending, tailBytes is its length and tailStored whether it was
+	// stored as a record.
+	lines      int64
+	tailBytes  int64
+	tailStored bool
+	// cut is set by read when that last line has grown since: it had been
+	// cut short.
+	cut bool
+	// newTailBytes and newTailStored describe the source's last line now,
+	// when it has no line ending.
+	newTailBytes  int64
+	newTailStored bool
+}
+
+// read parses one source into the reader's batches, skipping the lines that
+// an earlier ingest read (from.lines), except a last line of then that has
+// grown since. srcErr is a problem of the source (it stopped early or is not
+// flow-log text), recorded in the quarantine; err stops the ingest.
+func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcErr, err error) {
 	w := rd.w
 	f, oerr := source.Open(it.path)
 	if oerr != nil {
@@ -669,11 +702,27 @@ func (rd *reader) read(it item, skipLines int64) (c sourceCounts, lines int64, s
 		rec, serr := sc.Next()
 		line := int64(sc.Line())
 		var le *flowlog.LineError
-		switch {
-		case serr == nil:
-			if line <= skipLines {
+		if line <= from.lines && (serr == nil || errors.As(serr, &le)) {
+			if line < from.lines || from.tailBytes == 0 || int64(len(sc.Raw())) == from.tailBytes {
+				continue // read before
+			}
+			// The last line read before had no line ending, and it has grown:
+			// it was cut short then.
+			from.cut = true
+			if from.tailStored {
+				c.quarantined++
+				pending++
+				if err := rd.quarantine(it.path, line, sc.Raw(), fmt.Sprintf("line %d was stored before it was complete, from its first %d bytes: the complete line is not stored again", line, from.tailBytes)); err != nil {
+					return c, line, nil, err
+				}
 				continue
 			}
+		}
+		if sc.Partial() && (serr == nil || errors.As(serr, &le)) {
+			from.newTailBytes, from.newTailStored = int64(len(sc.Raw())), serr == nil
+		}
+		switch {
+		case serr == nil:
 			day := fallback
 			if s, ok := rec.Int(flowlog.Start); ok {
 				day = lake.DayOf(s)
@@ -691,9 +740,6 @@ func (rd *reader) read(it item, skipLines int64) (c sourceCounts, lines int64, s
 				w.flush(b)
 			}
 		case errors.As(serr, &le):
-			if line <= skipLines {
-				continue
-			}
 			c.quarantined++
 			pending++
 			if err := rd.quarantine(it.path, line, le.Raw, le.Err.Error()); err != nil {

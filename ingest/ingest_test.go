@@ -223,6 +223,10 @@ func TestSourceChanges(t *testing.T) {
 		want Counts
 		// notes: which Result lists name a source.
 		skipped, grown, changed int
+		// lake: distinct records in the lake after the step (0: not checked);
+		// quarantine: the reasons of every quarantined line so far.
+		lake       int
+		quarantine []string
 	}
 	cases := []struct {
 		name  string
@@ -251,6 +255,32 @@ func TestSourceChanges(t *testing.T) {
 			}, want: Counts{RecordsRead: 3, RecordsStored: 2, RecordsSkipped: 1, Sources: 1}, grown: 1},
 			{do: func(t *testing.T, in string) {}, want: Counts{RecordsRead: 3, RecordsSkipped: 3, SourcesSkipped: 1}, skipped: 1},
 		}},
+		{"file cut mid-line, then completed: the cut line is read again", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2[:40])) },
+				want: Counts{RecordsRead: 2, RecordsStored: 1, RecordsQuarantined: 1, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2+line3))
+			}, want: Counts{RecordsRead: 4, RecordsStored: 2, RecordsSkipped: 2, Sources: 1}, grown: 1},
+			{do: func(t *testing.T, in string) {}, want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 1}, skipped: 1,
+				lake: 3, quarantine: []string{`column 36 (dstaddr): expected an IPv4 or IPv6 address or -, found "10.0."`}},
+		}},
+		{"file cut in its last value, then completed: the complete line is quarantined, not stored twice", []step{
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2[:len(line2)-2]))
+			}, want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2+line3))
+			}, want: Counts{RecordsRead: 4, RecordsStored: 1, RecordsQuarantined: 1, RecordsSkipped: 2, Sources: 1}, grown: 1,
+				lake: 3, quarantine: []string{"line 3 was stored before it was complete, from its first 94 bytes: the complete line is not stored again"}},
+		}},
+		{"last line without a line ending, then lines appended", []step{
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2[:len(line2)-1]))
+			}, want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}},
+			{do: func(t *testing.T, in string) {
+				writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2+line3))
+			}, want: Counts{RecordsRead: 3, RecordsStored: 1, RecordsSkipped: 2, Sources: 1}, grown: 1, lake: 3},
+		}},
 		{"changed file is refused", []step{
 			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "a.log"), []byte(hdr+line1+line2)) },
 				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}},
@@ -276,6 +306,18 @@ func TestSourceChanges(t *testing.T) {
 				}
 				if len(res.Skipped) != s.skipped || len(res.Grown) != s.grown || len(res.Changed) != s.changed {
 					t.Errorf("step %d: skipped %v grown %v changed %v", i+1, res.Skipped, res.Grown, res.Changed)
+				}
+				if s.lake > 0 {
+					if n := len(lakeKeys(t, data)); n != s.lake {
+						t.Errorf("step %d: %d distinct records in the lake, want %d", i+1, n, s.lake)
+					}
+					var reasons []string
+					for _, q := range quarantined(t, data) {
+						reasons = append(reasons, q.Reason)
+					}
+					if d := cmp.Diff(s.quarantine, reasons); d != "" {
+						t.Errorf("step %d: quarantine reasons (-want +got):\n%s", i+1, d)
+					}
 				}
 			}
 			// The lake holds each distinct record once.

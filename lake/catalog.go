@@ -78,6 +78,12 @@ type Source struct {
 	Stored      int64  `json:"stored"`
 	Quarantined int64  `json:"quarantined"`
 	Txn         string `json:"txn"`
+	// TailBytes is the length of the source's last line when it ended without
+	// a line ending (so it may have been cut short), and TailStored whether
+	// that line was stored as a record. When the file grows and the line with
+	// it, the line is read again, or quarantined if its first part was stored.
+	TailBytes  int64 `json:"tail_bytes,omitempty"`
+	TailStored bool  `json:"tail_stored,omitempty"`
 	// Error is why reading stopped early (a truncated gzip stream), if it did.
 	Error string `json:"error,omitempty"`
 }
