@@ -35,8 +35,27 @@ func newPoster(c *SinkConfig, client *http.Client) *poster {
 	if client == nil {
 		client = &http.Client{}
 	}
+	if client.CheckRedirect == nil {
+		cc := *client
+		cc.CheckRedirect = keepPost
+		client = &cc
+	}
 	return &poster{client: client, url: c.URL, headers: c.Headers, timeout: c.timeout(),
 		retries: c.retries(), backoff: c.backoff(), sleep: sleepCtx}
+}
+
+// keepPost follows only redirects that repeat the POST with its body (307,
+// 308). Go turns the POST into a GET without a body on 301, 302 and 303: the
+// alert would be lost while the final 200 reads as delivered, so those
+// answers are returned as they are, and fail.
+func keepPost(req *http.Request, via []*http.Request) error {
+	if req.Method != http.MethodPost {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -78,13 +97,17 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 
 // httpStatusError is a non-2xx answer.
 type httpStatusError struct {
-	url    string
-	status int
-	body   string
+	url      string
+	status   int
+	body     string
+	location string // a redirect's target, redacted
 }
 
 func (e *httpStatusError) Error() string {
 	s := fmt.Sprintf("POST %s: HTTP %d", e.url, e.status)
+	if e.location != "" {
+		s += " (a redirect to " + e.location + ": configure the URL it points to)"
+	}
 	if e.body != "" {
 		s += ": " + e.body
 	}
@@ -157,6 +180,9 @@ func (p *poster) attempt(ctx context.Context, body []byte, extra map[string]stri
 		return 0, false, nil
 	}
 	se := &httpStatusError{url: redactURL(p.url), status: resp.StatusCode, body: strings.TrimSpace(string(snippet))}
+	if loc, err := resp.Location(); err == nil && resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		se.location = redactURL(loc.String())
+	}
 	retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 	ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return ra, retryable, se

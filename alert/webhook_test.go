@@ -129,6 +129,11 @@ func TestWebhookSink(t *testing.T) {
 			wantReqs: 3, backoffN: 2, wantErr: "HTTP 500 (after 3 attempts)"},
 		{name: "timeout", script: []reply{{status: 200, delay: 5 * time.Second}}, cfg: SinkConfig{Batch: true, Retries: -1, Timeout: 100 * time.Millisecond},
 			wantReqs: 1, wantErr: "timeout 100ms"},
+		{name: "302 redirect is refused, not followed as a GET without the alert",
+			script: []reply{{status: 302, header: map[string]string{"Location": "/landing"}}, {status: 200}},
+			cfg:    SinkConfig{Batch: true}, wantReqs: 1, wantErr: "HTTP 302 (a redirect to http://127.0.0.1"},
+		{name: "307 redirect is followed with the body", script: []reply{{status: 307, header: map[string]string{"Location": secretPath}}, {status: 200}},
+			cfg: SinkConfig{Batch: true}, wantReqs: 2},
 		{name: "network error is retried", url: deadURL, cfg: SinkConfig{Batch: true, Retries: 1},
 			backoffN: 1, wantErr: "connection refused"},
 	}
