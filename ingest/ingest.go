@@ -666,7 +666,7 @@ func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcE
 			return c, 0, nil, nil
 		}
 		c.quarantined++
-		return c, 0, oerr, rd.quarantine(it.path, 0, nil, oerr.Error())
+		return c, 0, oerr, rd.quarantine(it.abs, 0, nil, oerr.Error())
 	}
 	defer f.Close()
 	var lastBytes int64
@@ -686,7 +686,7 @@ func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcE
 		if why := binaryContent(br); why != "" {
 			c.quarantined++
 			e := fmt.Errorf("%s: not flow-log text", why)
-			return c, 0, e, rd.quarantine(it.path, 0, nil, e.Error())
+			return c, 0, e, rd.quarantine(it.abs, 0, nil, e.Error())
 		}
 		in = br
 	}
@@ -712,7 +712,7 @@ func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcE
 			if from.tailStored {
 				c.quarantined++
 				pending++
-				if err := rd.quarantine(it.path, line, sc.Raw(), fmt.Sprintf("line %d was stored before it was complete, from its first %d bytes: the complete line is not stored again", line, from.tailBytes)); err != nil {
+				if err := rd.quarantine(it.abs, line, sc.Raw(), fmt.Sprintf("line %d was stored before it was complete, from its first %d bytes: the complete line is not stored again", line, from.tailBytes)); err != nil {
 					return c, line, nil, err
 				}
 				continue
@@ -742,7 +742,7 @@ func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcE
 		case errors.As(serr, &le):
 			c.quarantined++
 			pending++
-			if err := rd.quarantine(it.path, line, le.Raw, le.Err.Error()); err != nil {
+			if err := rd.quarantine(it.abs, line, le.Raw, le.Err.Error()); err != nil {
 				return c, line, nil, err
 			}
 		case serr == io.EOF:
@@ -754,7 +754,7 @@ func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcE
 			report(pending)
 			c.quarantined++
 			e := fmt.Errorf("line %d: %w", line, serr)
-			return c, line - 1, e, rd.quarantine(it.path, line, nil, serr.Error())
+			return c, line - 1, e, rd.quarantine(it.abs, line, nil, serr.Error())
 		}
 		if k&4095 == 4095 {
 			report(pending)

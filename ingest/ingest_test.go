@@ -415,6 +415,31 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 	}
 }
 
+// TestQuarantineSourceIsAbsolute: a source named relative to the working
+// folder is quarantined under its absolute path, the key the catalog knows it
+// by, so the entry still says which file it was when read from elsewhere.
+func TestQuarantineSourceIsAbsolute(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(in, "logs", "bad.log"), []byte(hdr+"bogus\n"))
+	t.Chdir(in)
+	run(t, data, Options{}, filepath.Join("logs", "bad.log"))
+	paths, _ := filepath.Glob(filepath.Join(data, lake.QuarantineDir, "*.ndjson"))
+	if len(paths) != 1 {
+		t.Fatalf("quarantine files %v", paths)
+	}
+	b, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q lake.QuarantineLine
+	if err := json.Unmarshal(b, &q); err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(in, "logs", "bad.log"); q.Source != want || q.Line != 2 {
+		t.Errorf("quarantined %q line %d, want %q line 2", q.Source, q.Line, want)
+	}
+}
+
 func TestDataFolderInsideInput(t *testing.T) {
 	in := t.TempDir()
 	data := filepath.Join(in, "data")
