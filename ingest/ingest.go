@@ -116,7 +116,7 @@ type Result struct {
 	Grown []SourceNote
 	// Broken lists sources that stopped early or could not be read as flow
 	// logs; what was read before the problem is stored, the problem itself is
-	// in the quarantine.
+	// in the quarantine. Each reason ends by saying so, in parentheses.
 	Broken []SourceNote
 	// Failed lists sources that could not be opened at all; they are not
 	// recorded, so the next run tries them again.
@@ -558,7 +558,14 @@ func (rd *reader) ingest(it item) error {
 	w.res.RecordsRead = w.res.RecordsStored + w.res.RecordsQuarantined + w.res.RecordsSkipped
 	w.records += c.stored
 	if srcErr != nil {
-		w.res.Broken = append(w.res.Broken, SourceNote{it.path, srcErr.Error()})
+		why := " (quarantined; nothing of it is stored)"
+		switch {
+		case lines == 1:
+			why = " (quarantined; the line before it is read)"
+		case lines > 1:
+			why = fmt.Sprintf(" (quarantined; the %d lines before it are read)", lines)
+		}
+		w.res.Broken = append(w.res.Broken, SourceNote{it.path, srcErr.Error() + why})
 	}
 	w.mu.Unlock()
 	return nil

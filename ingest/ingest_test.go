@@ -391,8 +391,17 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 	if res.RecordsStored != 5+stored || res.RecordsQuarantined != 6 {
 		t.Errorf("stored %d quarantined %d, want %d and 6", res.RecordsStored, res.RecordsQuarantined, 5+stored)
 	}
-	if len(res.Broken) != 3 {
-		t.Errorf("broken sources: %v", res.Broken)
+	broken := map[string]string{}
+	for _, b := range res.Broken {
+		broken[filepath.Base(b.Path)] = b.Reason
+	}
+	wantBroken := map[string]string{
+		"fake.log.gz": "open " + filepath.Join(in, "fake.log.gz") + ": truncated gzip stream: the header is cut short (quarantined; nothing of it is stored)",
+		"junk.bin":    "binary content (a NUL byte at offset 0): not flow-log text (quarantined; nothing of it is stored)",
+		"cut.log.gz":  fmt.Sprintf("line %d: truncated gzip stream: unexpected EOF (quarantined; the %d lines before it are read)", cut[0].Line, cut[0].Line-1),
+	}
+	if diff := cmp.Diff(wantBroken, broken); diff != "" {
+		t.Errorf("broken sources (-want +got):\n%s", diff)
 	}
 	if n := len(lakeKeys(t, data)); int64(n) != 5+stored {
 		t.Errorf("%d distinct records in the lake, want %d", n, 5+stored)

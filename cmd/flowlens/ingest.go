@@ -137,7 +137,7 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 		noticef("%s: %s", s.Path, s.Reason)
 	}
 	for _, s := range res.Broken {
-		fmt.Fprintf(g.stderr, "%s: %s (quarantined; what came before is stored)\n", s.Path, s.Reason)
+		fmt.Fprintf(g.stderr, "%s: %s\n", s.Path, s.Reason)
 	}
 	for _, s := range res.Changed {
 		fmt.Fprintf(g.stderr, "%s: %s\n", s.Path, s.Reason)
