@@ -114,12 +114,29 @@ func TestCheckBuiltin(t *testing.T) {
 	if err := Check(ctx, "", rules, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := ParseRule("bad.yaml", []byte("id: bad\ntitle: t\ncategory: port-scan\nseverity: low\nquery: |\n  SELECT srcaddr\n  FROM vpc_flow_logs\n  WHERE dstprt = {{window}}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = Check(ctx, "", []*Rule{bad}, Options{})
-	if err == nil || !strings.Contains(err.Error(), "bad.yaml:8:9: rule bad:") || !strings.Contains(err.Error(), "dstprt") {
-		t.Errorf("Check = %v, want an error at bad.yaml:8:9 naming dstprt", err)
+	head := "id: bad\ntitle: t\ncategory: port-scan\nseverity: low\n"
+	query := "query: |\n  SELECT srcaddr AS src, count(*) AS n\n  FROM vpc_flow_logs\n  GROUP BY srcaddr\n"
+	for _, tc := range []struct {
+		name, rule, want string
+	}{
+		{"unknown SQL column", head + "query: |\n  SELECT srcaddr\n  FROM vpc_flow_logs\n  WHERE dstprt = {{window}}\n",
+			"bad.yaml:8:9: rule bad: "},
+		{"group-by names a column the query does not return", head + "group-by: [src, dport]\n" + query,
+			`bad.yaml:5:17: rule bad: group-by names column "dport", the query returns src, n`},
+		{"alert mapping names a column the query does not return", head + "alert:\n  dst: target\n" + query,
+			`bad.yaml:6:8: rule bad: the alert mapping names column "target", the query returns src, n`},
+		{"evidence names a column the query does not return", head + "alert:\n  evidence: [n, bytes]\n" + query,
+			`bad.yaml:6:17: rule bad: alert.evidence names column "bytes", the query returns src, n`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bad, err := ParseRule("bad.yaml", []byte(tc.rule))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = Check(ctx, "", []*Rule{bad}, Options{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Check = %v, want an error containing %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -111,6 +111,22 @@ type Rule struct {
 	Text []byte
 
 	queryPos func(off int) (line, col int)
+	// colPos is where the rule names result columns: "group-by NAME",
+	// "alert.KEY" and "alert.evidence NAME", for errors found when the
+	// query's columns are known.
+	colPos map[string]position
+}
+
+// position is a line and column in a rule file.
+type position struct{ line, col int }
+
+// at renders where the rule names a result column (see colPos): file:line:col,
+// or the file alone when the position is unknown.
+func (r *Rule) at(key string) string {
+	if p, ok := r.colPos[key]; ok {
+		return fmt.Sprintf("%s:%d:%d", r.File, p.line, p.col)
+	}
+	return r.File
 }
 
 // Threshold returns the value of the named threshold.
@@ -194,6 +210,14 @@ type parser struct {
 	file string
 	src  []byte
 	errs Errors
+	pos  map[string]position // result column names, see Rule.colPos
+}
+
+// note records where the rule names a result column.
+func (p *parser) note(key string, n *yaml.Node) {
+	if _, ok := p.pos[key]; !ok {
+		p.pos[key] = position{n.Line, n.Column}
+	}
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, a ...any) {
@@ -208,7 +232,7 @@ func (p *parser) errorf(n *yaml.Node, format string, a ...any) {
 // returns every problem it finds (Errors), each with file:line:column and what
 // was expected.
 func ParseRule(file string, src []byte) (*Rule, error) {
-	p := &parser{file: file, src: src}
+	p := &parser{file: file, src: src, pos: map[string]position{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, Errors{yamlError(file, src, err)}
@@ -280,6 +304,7 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 				if !identRE.MatchString(n.Value) {
 					p.errorf(n, "group-by %q: want a result column name", n.Value)
 				}
+				p.note("group-by "+n.Value, n)
 				r.GroupBy = append(r.GroupBy, n.Value)
 			}
 		case "allow":
@@ -315,6 +340,7 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 	if len(p.errs) > 0 {
 		return nil, p.errs
 	}
+	r.colPos = p.pos
 	return r, nil
 }
 
@@ -582,6 +608,7 @@ func (p *parser) output(v *yaml.Node, o *Output) {
 		k, x := v.Content[i], v.Content[i+1]
 		col := func(dst *string) {
 			*dst = p.str(x, "alert."+k.Value)
+			p.note("alert."+k.Value, x)
 			if *dst != "" && !identRE.MatchString(*dst) {
 				p.errorf(x, "alert.%s: %q is not a result column name", k.Value, *dst)
 			}
@@ -604,6 +631,7 @@ func (p *parser) output(v *yaml.Node, o *Output) {
 				if !identRE.MatchString(n.Value) {
 					p.errorf(n, "alert.evidence: %q is not a result column name", n.Value)
 				}
+				p.note("alert.evidence "+n.Value, n)
 				o.Evidence = append(o.Evidence, n.Value)
 			}
 		default:

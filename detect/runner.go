@@ -397,11 +397,11 @@ type columns struct {
 func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 	names := res.Names()
 	idx := func(name string) int { return slices.Index(names, name) }
-	pick := func(explicit string, defaults ...string) (int, error) {
+	pick := func(key, explicit string, defaults ...string) (int, error) {
 		if explicit != "" {
 			i := idx(explicit)
 			if i < 0 {
-				return -1, fmt.Errorf("%s: rule %s: the alert mapping names column %q, the query returns %s", rl.File, rl.ID, explicit, strings.Join(names, ", "))
+				return -1, fmt.Errorf("%s: rule %s: the alert mapping names column %q, the query returns %s", rl.at(key), rl.ID, explicit, strings.Join(names, ", "))
 			}
 			return i, nil
 		}
@@ -416,18 +416,18 @@ func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 	var err error
 	o := rl.Output
 	for _, f := range []struct {
-		dst      *int
-		explicit string
-		defs     []string
+		dst           *int
+		key, explicit string
+		defs          []string
 	}{
-		{&c.src, o.Src, []string{"src", "srcaddr"}},
-		{&c.dst, o.Dst, []string{"dst", "dstaddr"}},
-		{&c.first, o.FirstSeen, []string{"first_seen"}},
-		{&c.last, o.LastSeen, []string{"last_seen"}},
-		{&c.count, o.Count, []string{"count"}},
-		{&c.sev, o.Severity, []string{"severity"}},
+		{&c.src, "alert.src", o.Src, []string{"src", "srcaddr"}},
+		{&c.dst, "alert.dst", o.Dst, []string{"dst", "dstaddr"}},
+		{&c.first, "alert.first-seen", o.FirstSeen, []string{"first_seen"}},
+		{&c.last, "alert.last-seen", o.LastSeen, []string{"last_seen"}},
+		{&c.count, "alert.count", o.Count, []string{"count"}},
+		{&c.sev, "alert.severity", o.Severity, []string{"severity"}},
 	} {
-		if *f.dst, err = pick(f.explicit, f.defs...); err != nil {
+		if *f.dst, err = pick(f.key, f.explicit, f.defs...); err != nil {
 			return nil, err
 		}
 	}
@@ -436,7 +436,7 @@ func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 		for _, e := range o.Evidence {
 			i := idx(e)
 			if i < 0 {
-				return nil, fmt.Errorf("%s: rule %s: alert.evidence names column %q, the query returns %s", rl.File, rl.ID, e, strings.Join(names, ", "))
+				return nil, fmt.Errorf("%s: rule %s: alert.evidence names column %q, the query returns %s", rl.at("alert.evidence "+e), rl.ID, e, strings.Join(names, ", "))
 			}
 			c.evidence = append(c.evidence, i)
 		}
@@ -451,7 +451,7 @@ func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 		for _, g := range rl.GroupBy {
 			i := idx(g)
 			if i < 0 {
-				return nil, fmt.Errorf("%s: rule %s: group-by names column %q, the query returns %s", rl.File, rl.ID, g, strings.Join(names, ", "))
+				return nil, fmt.Errorf("%s: rule %s: group-by names column %q, the query returns %s", rl.at("group-by "+g), rl.ID, g, strings.Join(names, ", "))
 			}
 			c.group = append(c.group, i)
 		}
@@ -467,12 +467,15 @@ func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 
 // firings turns result rows into alert candidates.
 func (r *Runner) firings(rl *Rule, res *engine.Result, sp span) ([]firing, error) {
-	if len(res.Rows) == 0 {
-		return nil, nil
-	}
+	// Resolve the columns even without rows, so that a mapping naming a
+	// column the query does not return fails on the first run (and in
+	// Check, over an empty lake), not on the day the rule first fires.
 	c, err := r.resolve(rl, res)
 	if err != nil {
 		return nil, err
+	}
+	if len(res.Rows) == 0 {
+		return nil, nil
 	}
 	out := make([]firing, 0, len(res.Rows))
 	for _, row := range res.Rows {
