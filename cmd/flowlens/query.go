@@ -184,7 +184,12 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 		_, err = io.WriteString(g.stdout, plan)
 		return err
 	}
+	stop := func() {}
+	if g.stderrIsTerminal() {
+		stop = startSpinner(g.stderr, "querying", spinnerDelay)
+	}
 	res, err := eng.Query(ctx, req)
+	stop()
 	if err != nil {
 		return queryError(err, text, sql, lang)
 	}
