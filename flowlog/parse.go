@@ -96,7 +96,7 @@ const (
 // line must not be modified while r is in use. A line whose values do not match
 // the format is a *ParseError, and r is then undefined.
 func (p *Parser) Parse(line []byte, r *Record) error {
-	line = trimEOL(line)
+	line = trimEnd(line)
 	plan := p.plan
 	r.present, r.null = 0, 0
 	r.extra = r.extra[:0]
@@ -418,10 +418,18 @@ func parseIPv4(b []byte) (netip.Addr, bool) {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
-// trimEOL drops the line ending and any blanks around it. A line break is
-// never part of a value: a value that is only "\r" or "\n" at the end of a
-// line would be written back as a line ending and lost.
+// trimEOL drops the line ending.
 func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// trimEnd drops the line ending and any blanks around it, before parsing. A
+// line break is never part of a value: a value that is only "\r" or "\n"
+// at the end of a line would be written back as a line ending and lost.
+func trimEnd(b []byte) []byte {
 	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || isSpace(b[len(b)-1])) {
 		b = b[:len(b)-1]
 	}
