@@ -204,10 +204,7 @@ func Expand(args []string) ([]string, error) {
 				out = append(out, m)
 				continue
 			}
-			files, err := walkFolder(m)
-			if err != nil {
-				return nil, fmt.Errorf("walk %s: %w", m, err)
-			}
+			files := walkFolder(m)
 			sort.Strings(files)
 			out = append(out, files...)
 		}
@@ -218,24 +215,27 @@ func Expand(args []string) ([]string, error) {
 // walkFolder returns the files under folder dir, skipping hidden entries. It
 // follows symbolic links (dir itself may be one, as may the files and folders
 // in it), walking each real folder once so that a link to a folder above
-// cannot loop. A link that leads nowhere is listed, so that reading it fails
-// with a message rather than the file being left out unsaid.
-func walkFolder(dir string) ([]string, error) {
+// cannot loop. A link that leads nowhere and a folder that cannot be listed
+// are listed themselves, so that reading them fails with a message for them
+// alone rather than them being left out unsaid or stopping the whole walk.
+func walkFolder(dir string) []string {
 	var files []string
 	seen := map[string]bool{}
-	var walk func(dir string) error
-	walk = func(dir string) error {
+	var walk func(dir string)
+	walk = func(dir string) {
 		real, err := filepath.EvalSymlinks(dir)
 		if err != nil {
-			return err
+			files = append(files, dir)
+			return
 		}
 		if seen[real] {
-			return nil
+			return
 		}
 		seen[real] = true
 		entries, err := os.ReadDir(dir)
 		if err != nil {
-			return err
+			files = append(files, dir)
+			return
 		}
 		for _, e := range entries {
 			if strings.HasPrefix(e.Name(), ".") {
@@ -253,14 +253,12 @@ func walkFolder(dir string) ([]string, error) {
 			}
 			switch {
 			case typ.IsDir():
-				if err := walk(p); err != nil {
-					return err
-				}
+				walk(p)
 			case typ.IsRegular():
 				files = append(files, p)
 			}
 		}
-		return nil
 	}
-	return files, walk(dir)
+	walk(dir)
+	return files
 }

@@ -187,3 +187,37 @@ func TestExpand(t *testing.T) {
 		})
 	}
 }
+
+// TestExpandUnreadableFolder: a folder that cannot be listed is returned as a
+// source, so that reading it fails with a message for that folder alone and
+// the other files are still read.
+func TestExpandUnreadableFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("permissions do not stop root from listing a folder")
+	}
+	dir := t.TempDir()
+	for _, rel := range []string{"a.log", "locked/b.log"} {
+		p := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("x\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	locked := filepath.Join(dir, "locked")
+	if err := os.Chmod(locked, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	got, err := Expand([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{filepath.Join(dir, "a.log"), locked}, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	if _, err := Open(locked); err == nil {
+		t.Errorf("Open(%s) of an unreadable folder succeeded", locked)
+	}
+}
