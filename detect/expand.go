@@ -153,7 +153,8 @@ func expand(q string, refs []ref, value func(ref) (string, error)) (*expansion, 
 //     range of the next octet: 172.16.0.0/12 is col LIKE '172.%' AND the
 //     second octet BETWEEN 16 AND 31;
 //   - IPv6 prefixes match the canonical (lower-case, as AWS writes it) text
-//     of their leading 16-bit groups
+//     of their leading 16-bit groups, a run of zero groups written :: among
+//     them included (see ipv6Terms)
 //     (rounded down to a group, or to the first byte below /16: fc00::/7 is
 //     'fc' or 'fd' as the first two of four hex digits). Leading groups
 //     below 0x1000 are not matched by the short forms.
@@ -225,7 +226,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 			}
 			parts = append(parts, h)
 		}
-		terms = append(terms, fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(parts, ":")+":%")))
+		terms = append(terms, ipv6Terms(col, parts)...)
 	}
 	var out []string
 	if len(exact) > 0 {
@@ -257,6 +258,47 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		return "FALSE"
 	}
 	return "(" + strings.Join(out, " OR ") + ")"
+}
+
+// ipv6Terms matches the canonical text (RFC 5952) of the IPv6 addresses whose
+// leading groups are g (lower-case hex without leading zeros). The text
+// writes the longest run of two or more zero groups as "::": when that run
+// starts among g, the address reads "g1:…:gj::" and a tail whose number of
+// groups tells how long the run is, so each run that can start there gets a
+// pattern of its own, with the colons of the tail counted.
+func ipv6Terms(col string, g []string) []string {
+	k := len(g)
+	terms := []string{fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(g, ":")+":%"))}
+	for j := 0; j < k; j++ {
+		if g[j] != "0" || j > 0 && g[j-1] == "0" {
+			continue // runs start at a zero group that follows a non-zero one
+		}
+		m := j // the run's last group among g
+		for m+1 < k && g[m+1] == "0" {
+			m++
+		}
+		head := strings.Join(g[:j], ":") + "::"
+		tail := fmt.Sprintf("substr(%s, %d)", col, len(head)+1)
+		colons := fmt.Sprintf("length(%s) - length(replace(%s, ':', ''))", tail, tail)
+		if m < k-1 {
+			// The run ends inside g, at a non-zero group: it is m-j+1 groups
+			// long (a single zero is written 0, never ::), and the tail, which
+			// starts with g[m+1:], has the 7-m groups left.
+			if m > j {
+				terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s = %d)", col, Literal(head+strings.Join(g[m+1:], ":")+":%"), colons, 6-m))
+			}
+			continue
+		}
+		// The run covers the rest of g and may go on: it is at least k-j and
+		// at least 2 groups long, so the tail has at most `most` groups, which
+		// is fewer than `most` colons.
+		if most := min(8-k, 6-j); most > 0 {
+			terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s < %d)", col, Literal(head+"%"), colons, most))
+		} else {
+			terms = append(terms, fmt.Sprintf("%s = %s", col, Literal(head)))
+		}
+	}
+	return terms
 }
 
 // leadingOctets renders the first n dotted octets of an IPv4 text column.
