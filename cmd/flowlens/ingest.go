@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/flowlens/flowlens/config"
-	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/ingest"
 	"github.com/flowlens/flowlens/source"
 	"github.com/schollz/progressbar/v3"
@@ -66,7 +65,7 @@ not be opened (the others are still stored).
 			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows})
 		},
 	}
-	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …', or auto to guess AWS's documented layouts from the number of values (default: the config's format, else AWS's v2 format)")
+	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …', v2…v11 (every field up to that version), or auto to guess AWS's documented layouts from the number of values (default: the config's format, else AWS's v2 format)")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 3 when any line was quarantined")
 	cmd.Flags().StringVar(&retain, "retain", "", "after ingesting, delete partitions older than this age: 90d, 2w (default: the config's retention)")
 	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
@@ -89,18 +88,11 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	if os.Getenv("GOMEMLIMIT") != "" {
 		o.MemoryLimit = 0
 	}
-	if formatFlag == "auto" {
-		o.Guess = true
-	} else if formatFlag != "" {
-		f, err := flowlog.ParseFormat(formatFlag)
-		if err != nil {
-			return usageErrorf("--format: %v", err)
-		}
-		for _, n := range f.Notes {
-			noticef("note: %s", n)
-		}
-		o.Format = f
+	so, err := scanOptions(cmd, formatFlag)
+	if err != nil {
+		return err
 	}
+	o.Format, o.Guess = so.Format, so.Guess
 	if retain != "" {
 		d, err := config.ParseDuration(retain)
 		if err != nil {

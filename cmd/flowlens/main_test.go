@@ -64,6 +64,8 @@ const sampleLines = "version account-id interface-id srcaddr dstaddr srcport dst
 	"2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n" +
 	"2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA\n"
 
+const v5Line = "5 123456789012 eni-0a1b2c3d4e5f60789 10.0.1.25 52.95.128.179 44312 443 6 52 21480 1616729292 1616729349 ACCEPT OK vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-0c50d5961bcb2d47b 19 IPv4 10.0.1.25 52.95.128.179 us-east-1 use1-az4 - - - S3 egress 8\n"
+
 func TestParseCommand(t *testing.T) {
 	gz := gzipBytes(t, sampleLines)
 	truncated := gz[:len(gz)-12]
@@ -99,6 +101,11 @@ func TestParseCommand(t *testing.T) {
 		{name: "bad line reported with file and line", args: []string{"parse", writeFile(t, "bad.log", []byte(sampleLines+"2 x\n"))}, code: 3, outLines: 2,
 			errHas: []string{"bad.log:4: column 4 (interface-id): 2 values, but the format has 14 fields (missing interface-id)"}},
 		{name: "missing file", args: []string{"parse", "/nonexistent/x.log"}, code: 1, errHas: []string{"no such file"}},
+		{name: "--format v5 is every field of versions 2 to 5, as in gen", args: []string{"parse", "--format", "v5"}, stdin: v5Line, code: 0, outLines: 1,
+			outHas: `"flow_direction":"egress","traffic_path":8}`},
+		{name: "ingest --format v5", args: []string{"--data", t.TempDir(), "ingest", "--format", "v5", "-"}, stdin: v5Line, code: 0, outLines: 2,
+			outHas: "read 1 = stored 1 + quarantined 0 + already ingested 0"},
+		{name: "--format v6 is no VPC flow-log version", args: []string{"parse", "--format", "v6"}, code: 2, errHas: []string{"--format: no VPC flow-log version 6: expected 2 to 5 or 7 to 11"}},
 		{name: "bad format flag is a usage error", args: []string{"parse", "--format", "${srcaddr"}, code: 2, errHas: []string{`--format: format column 1: "${" without a closing "}"`}},
 		{name: "unknown flag is a usage error", args: []string{"parse", "--nope"}, code: 2, errHas: []string{"unknown flag: --nope"}},
 		{name: "query starting with a SQL comment", args: []string{"query", "-- top\nSELECT 1"}, code: 2,

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/flowlens/flowlens/flowlog"
+	"github.com/flowlens/flowlens/gen"
 	"github.com/flowlens/flowlens/source"
 	"github.com/spf13/cobra"
 )
@@ -46,7 +47,7 @@ Each bad line is reported on stderr as FILE:LINE: reason and skipped.
 			return runParse(cmd, formatFlag, args)
 		},
 	}
-	cmd.Flags().StringVar(&formatFlag, "format", "", "record format: '${version} ${srcaddr} …', a header line, or auto (default: AWS's v2 format)")
+	cmd.Flags().StringVar(&formatFlag, "format", "", "record format: '${version} ${srcaddr} …', a header line, v2…v11 (every field up to that version), or auto (default: AWS's v2 format)")
 	return cmd
 }
 
@@ -91,7 +92,8 @@ func scanOptions(cmd *cobra.Command, formatFlag string) (flowlog.ScanOptions, er
 	case "auto":
 		o.Guess = true
 	default:
-		f, err := flowlog.ParseFormat(formatFlag)
+		// v2…v11 as in gen, so a layout that gen writes is read by its name.
+		f, err := gen.ParseFormat(formatFlag)
 		if err != nil {
 			return o, usageErrorf("--format: %v", err)
 		}
