@@ -441,6 +441,10 @@ func ParseDuration(s string) (time.Duration, error) {
 			if err != nil || n < 0 {
 				return 0, fmt.Errorf("duration %q: want e.g. 90s, 10m, 1h, 7d", s)
 			}
+			// A Duration holds about 292 years: beyond, the product wraps.
+			if int64(n) > int64(math.MaxInt64-total)/int64(u.d) {
+				return 0, fmt.Errorf("duration %q is too long: at most about 290 years", s)
+			}
 			total += time.Duration(n) * u.d
 			rest = rest[i+1:]
 		}
@@ -449,6 +453,9 @@ func ParseDuration(s string) (time.Duration, error) {
 		d, err := time.ParseDuration(rest)
 		if err != nil || d < 0 {
 			return 0, fmt.Errorf("duration %q: want e.g. 90s, 10m, 1h, 7d", s)
+		}
+		if d > math.MaxInt64-total {
+			return 0, fmt.Errorf("duration %q is too long: at most about 290 years", s)
 		}
 		total += d
 	}

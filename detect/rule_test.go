@@ -196,7 +196,8 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "d", "1x", "-1h", "1.5d"} {
+	// Beyond about 292 years a time.Duration overflows: it must not wrap.
+	for _, bad := range []string{"", "d", "1x", "-1h", "1.5d", "106752d", "100000000d", "15251w", "106751d24h", "106751d2562047h"} {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("ParseDuration(%q) succeeded", bad)
 		}
