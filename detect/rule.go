@@ -2,7 +2,9 @@ package detect
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"regexp"
@@ -245,6 +247,9 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 		p.errorf(root, "a rule must be a mapping of keys (%s), not a %s", strings.Join(ruleKeys, ", "), kindName(root))
 		return nil, p.errs
 	}
+	if e := extraDocument(file, src); e != nil {
+		p.errs = append(p.errs, e)
+	}
 	r := &Rule{File: file, Text: src, Enabled: true, Window: Window{Size: time.Hour, Mode: Tumbling}, Suppress: alert.DefaultWindow}
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(root.Content); i += 2 {
@@ -342,6 +347,28 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 	}
 	r.colPos = p.pos
 	return r, nil
+}
+
+// extraDocument reports a second YAML document in a rule file, which would
+// otherwise be silently ignored. A trailing empty document (a file ending
+// in ---) is harmless.
+func extraDocument(file string, src []byte) *Error {
+	d := yaml.NewDecoder(bytes.NewReader(src))
+	var first, next yaml.Node
+	if d.Decode(&first) != nil {
+		return nil
+	}
+	err := d.Decode(&next)
+	switch {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return yamlError(file, src, err)
+	case len(next.Content) == 0 || next.Content[0].Tag == "!!null":
+		return nil
+	}
+	return &Error{File: file, Line: next.Line, Col: next.Column,
+		Msg: "a rule file holds one rule: a second YAML document starts here (put each rule in a file of its own)"}
 }
 
 // looksInsights guesses the language of a query without lang: Insights

@@ -135,6 +135,8 @@ func TestParseRuleErrors(t *testing.T) {
 		{"yaml syntax", "id: x\n  title: [\n", []string{`r.yaml:2:`, `YAML syntax`}},
 		{"empty", "", []string{`r.yaml:1:1: empty file`}},
 		{"duplicate key", "id: a\nid: b\n", []string{`r.yaml:2:1: key "id" appears twice`}},
+		{"two rules in one file", goodRule + "---\nid: other\n", []string{`r.yaml:29:1: a rule file holds one rule: a second YAML document starts here`}},
+		{"syntax error in a second document", goodRule + "---\nid: [\n", []string{`r.yaml:3`, `YAML syntax`}},
 		{"insights with macros", "id: x\ntitle: t\ncategory: port-scan\nseverity: low\nlang: insights\nquery: filter {{internal(srcaddr)}}\n",
 			[]string{`r.yaml:6:15: {{internal(srcaddr)}}: Insights rules may use thresholds only`}},
 		{"plain query positions", "id: x\ntitle: t\ncategory: port-scan\nseverity: low\nquery: SELECT {{nope}} FROM flows\n",
