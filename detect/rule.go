@@ -557,7 +557,8 @@ func (p *parser) thresholds(v *yaml.Node, r *Rule) {
 		f, err := parseNumber(x)
 		if err != nil {
 			p.errorf(x, "threshold %s: %v", k.Value, err)
-			continue
+			// Still a threshold of the rule (which is not returned), so
+			// that {{name}} in the query does not read as unknown too.
 		}
 		r.Thresholds = append(r.Thresholds, Threshold{Name: k.Value, Value: f})
 	}

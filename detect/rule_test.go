@@ -103,6 +103,8 @@ func TestParseRuleErrors(t *testing.T) {
 			[]string{`r.yaml:8:9: window.size: duration "an hour": want e.g. 90s, 10m, 1h, 7d`}},
 		{"bad threshold", with(map[int]string{12: "  min_attempts: lots"}),
 			[]string{`r.yaml:12:17: threshold min_attempts: "lots" is not a number (want e.g. 10, 0.25, 1_000_000 or 50MB)`}},
+		{"threshold given a list", with(map[int]string{12: "  min_attempts: [5]"}),
+			[]string{`r.yaml:12:17: threshold min_attempts: want a number, not a list`}},
 		{"reserved threshold", with(map[int]string{12: "  window: 5"}),
 			[]string{`r.yaml:12:3: threshold name "window" is reserved`, `r.yaml:28:22: {{min_attempts}}: unknown parameter "min_attempts"`}},
 		{"bad cidr", with(map[int]string{15: "  cidrs: [192.0.2.0/33]"}),
@@ -142,6 +144,12 @@ func TestParseRuleErrors(t *testing.T) {
 		{"plain query positions", "id: x\ntitle: t\ncategory: port-scan\nseverity: low\nquery: SELECT {{nope}} FROM flows\n",
 			[]string{`r.yaml:5:15: {{nope}}: unknown parameter "nope"`}},
 	}
+	// Follow-on errors that would only confuse: a threshold with a bad value
+	// is still a threshold of the rule.
+	not := map[string]string{
+		"bad threshold":          `unknown parameter "min_attempts"`,
+		"threshold given a list": `unknown parameter "min_attempts"`,
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParseRule("r.yaml", []byte(tc.src))
@@ -154,6 +162,9 @@ func TestParseRuleErrors(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("errors\n%s\ndo not contain\n%s", msg, w)
 				}
+			}
+			if w, ok := not[tc.name]; ok && strings.Contains(msg, w) {
+				t.Errorf("errors\n%s\ncontain\n%s", msg, w)
 			}
 			for _, e := range es {
 				if e.Line == 0 {
