@@ -419,6 +419,19 @@ func yamlError(file string, src []byte, err error) *Error {
 	return e
 }
 
+// dupKeys reports keys that appear twice in the mapping v (YAML parsers
+// differ on which one wins, so neither should); prefix names the mapping.
+func (p *parser) dupKeys(v *yaml.Node, prefix string) {
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k := v.Content[i]
+		if seen[k.Value] {
+			p.errorf(k, "key %s%s appears twice", prefix, k.Value)
+		}
+		seen[k.Value] = true
+	}
+}
+
 func (p *parser) str(v *yaml.Node, key string) string {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 		p.errorf(v, "%s: want text, not a %s", key, kindName(v))
@@ -513,6 +526,7 @@ func (p *parser) window(v *yaml.Node, w *Window) {
 	case yaml.ScalarNode:
 		w.Size = p.duration(v, "window", time.Minute)
 	case yaml.MappingNode:
+		p.dupKeys(v, "window.")
 		for i := 0; i+1 < len(v.Content); i += 2 {
 			k, x := v.Content[i], v.Content[i+1]
 			switch k.Value {
@@ -599,6 +613,7 @@ func (p *parser) allow(v *yaml.Node, a *Allow) {
 		p.errorf(v, "allow: want a mapping with cidrs, ports and/or enis, not a %s", kindName(v))
 		return
 	}
+	p.dupKeys(v, "allow.")
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, x := v.Content[i], v.Content[i+1]
 		switch k.Value {
@@ -639,6 +654,7 @@ func (p *parser) output(v *yaml.Node, o *Output) {
 		p.errorf(v, "alert: want a mapping of alert fields to result columns (%s), not a %s", strings.Join(outputKeys, ", "), kindName(v))
 		return
 	}
+	p.dupKeys(v, "alert.")
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, x := v.Content[i], v.Content[i+1]
 		col := func(dst *string) {
