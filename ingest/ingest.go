@@ -491,7 +491,7 @@ func (rd *reader) ingest(it item) error {
 		if known && it.size > prev.Size {
 			prefixSize = prev.Size
 		}
-		sum, prefix, err := hashFile(it.path, prefixSize)
+		sum, prefix, err := hashFile(it.path, prefixSize, it.size)
 		if err != nil {
 			rd.failed(it, err)
 			return nil
@@ -595,9 +595,10 @@ func (rd *reader) failed(it item, err error) {
 	}
 }
 
-// hashFile returns the SHA-256 of the file and of its first prefix bytes
-// (when prefix ≥ 0).
-func hashFile(path string, prefix int64) (sum, prefixSum string, err error) {
+// hashFile returns the SHA-256 of the first size bytes of the file (its size
+// when it was listed: a writer may be appending to it) and of its first
+// prefix bytes (when prefix ≥ 0).
+func hashFile(path string, prefix, size int64) (sum, prefixSum string, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", "", err
@@ -610,7 +611,10 @@ func hashFile(path string, prefix int64) (sum, prefixSum string, err error) {
 		}
 		prefixSum = hex.EncodeToString(h.Sum(nil))
 	}
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.CopyN(h, f, size-max(prefix, 0)); err != nil {
+		if err == io.EOF {
+			err = fmt.Errorf("it shrank to fewer than the %d bytes it had when it was listed", size)
+		}
 		return "", "", fmt.Errorf("hash %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), prefixSum, nil
@@ -664,7 +668,7 @@ type resume struct {
 // flow-log text), recorded in the quarantine; err stops the ingest.
 func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcErr, err error) {
 	w := rd.w
-	f, oerr := source.Open(it.path)
+	f, oerr := source.OpenSize(it.path, it.size)
 	if oerr != nil {
 		// A file that vanished or cannot be read is not recorded; one that
 		// is not a readable Parquet or gzip object is quarantined.

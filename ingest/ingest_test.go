@@ -449,6 +449,47 @@ func TestQuarantineSourceIsAbsolute(t *testing.T) {
 	}
 }
 
+// TestSourceGrowsWhileRead: lines appended to a file after it was listed (a
+// writer still at work during the ingest) are not part of what this ingest
+// records for it, so the next ingest sees the file as grown, not changed,
+// and reads the appended lines.
+func TestSourceGrowsWhileRead(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	p := filepath.Join(in, "live.log")
+	writeFile(t, p, []byte(hdr+line1))
+	o := Options{Workers: 1, FileRows: lake.DefaultFileRows, MemoryBudget: 1 << 20, TxnBytes: 1 << 30, Now: time.Now}
+	res := &Result{}
+	items, _, err := plan(data, []string{p}, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(line2) // after the listing, before the reading
+	f.Close()
+	l, err := lake.Open(context.Background(), data, lake.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = runWave(context.Background(), l, items, o, res, &claims{m: map[string]string{}})
+	l.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(Counts{RecordsRead: 1, RecordsStored: 1, Sources: 1}, counts(res)); diff != "" {
+		t.Errorf("ingest while the file grows (-want +got):\n%s", diff)
+	}
+	res = run(t, data, Options{}, p)
+	if diff := cmp.Diff(Counts{RecordsRead: 2, RecordsStored: 1, RecordsSkipped: 1, Sources: 1}, counts(res)); diff != "" || len(res.Grown) != 1 {
+		t.Errorf("next ingest (-want +got):\n%s\ngrown %v changed %v", diff, res.Grown, res.Changed)
+	}
+	if n := len(lakeKeys(t, data)); n != 2 {
+		t.Errorf("%d records in the lake, want 2", n)
+	}
+}
+
 func TestDataFolderInsideInput(t *testing.T) {
 	in := t.TempDir()
 	data := filepath.Join(in, "data")

@@ -111,7 +111,13 @@ func (f *File) Close() error {
 
 // Open opens a local file, or standard input for "-", decompressing gzip and
 // turning Parquet objects and CloudWatch exports into flow-log text.
-func Open(name string) (*File, error) {
+func Open(name string) (*File, error) { return OpenSize(name, -1) }
+
+// OpenSize is Open reading only the first size bytes of the file (all of it
+// when size < 0): the size it had when it was listed, so that what a writer
+// appends meanwhile is left for the next reading, as lines that the file grew
+// by, rather than read without being accounted for.
+func OpenSize(name string, limit int64) (*File, error) {
 	var f *os.File
 	var size int64 = -1
 	if name == Stdin {
@@ -135,7 +141,12 @@ func Open(name string) (*File, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	raw := &countReader{r: f}
+	var r io.Reader = f
+	if limit >= 0 && name != Stdin {
+		size = min(size, limit)
+		r = io.LimitReader(f, size)
+	}
+	raw := &countReader{r: r}
 	file := &File{Name: name, Size: size, f: f, raw: raw, Kind: Text}
 	if name != Stdin {
 		head := make([]byte, 4)
