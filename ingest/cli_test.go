@@ -65,9 +65,12 @@ func TestCLI(t *testing.T) {
 
 	// A changed file is refused with exit 3.
 	writeFile(t, filepath.Join(in, "b.log"), []byte(hdr+line2))
-	_, errs, code = flowlens(t, "", d, "ingest", filepath.Join(in, "b.log"))
+	out, errs, code = flowlens(t, "", d, "ingest", filepath.Join(in, "b.log"))
 	if code != 3 || !strings.Contains(errs, "changed since it was ingested") {
 		t.Errorf("changed file: exit %d, %q", code, errs)
+	}
+	if want := "ingested 0 sources (0 B) in "; !strings.HasPrefix(out, want) || !strings.Contains(out, "into 0 files; refused 1 changed source\n") {
+		t.Errorf("changed file: summary %q, want it to start %q and say the source was refused", out, want)
 	}
 
 	out, _, code = flowlens(t, "", d, "status", "-o", "json")

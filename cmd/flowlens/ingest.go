@@ -164,12 +164,19 @@ func printIngestSummary(res *ingest.Result, dir string) {
 	c := res.Counts
 	w := g.stdout
 	switch {
-	case c.Sources == 0 && c.SourcesSkipped > 0:
-		fmt.Fprintf(w, "nothing new: all %d sources were already ingested\n", c.SourcesSkipped)
+	case c.Sources == 0 && len(res.Skipped) > 0 && len(res.Changed) == 0 && len(res.Failed) == 0:
+		fmt.Fprintf(w, "nothing new: all %d sources were already ingested\n", len(res.Skipped))
 	default:
 		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %d files", c.Sources, humanBytes(c.BytesRead), c.Seconds, res.Files)
-		if c.SourcesSkipped > 0 {
-			fmt.Fprintf(w, "; skipped %d sources already ingested or refused", c.SourcesSkipped)
+		if n := len(res.Skipped); n > 0 {
+			fmt.Fprintf(w, "; skipped %d already ingested", n)
+		}
+		if n := len(res.Changed); n > 0 {
+			what := "sources"
+			if n == 1 {
+				what = "source"
+			}
+			fmt.Fprintf(w, "; refused %d changed %s", n, what)
 		}
 		fmt.Fprintln(w)
 	}
