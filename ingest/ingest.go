@@ -320,7 +320,16 @@ type wave struct {
 	notes   map[string]bool
 }
 
-func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Result, cl *claims) error {
+func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Result, cl *claims) (err error) {
+	// A wave that does not commit stores nothing: what it added to res is
+	// taken back, so the counts printed after an interruption are the
+	// committed ones.
+	before := res.mark()
+	defer func() {
+		if err != nil {
+			res.undo(before)
+		}
+	}()
 	txn, err := l.Begin("ingest")
 	if err != nil {
 		return err
@@ -436,6 +445,23 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	res.Txns++
 	slog.Debug("ingest transaction committed", "txn", txn.ID, "sources", len(items), "files", w.files.Load(), "records", w.records)
 	return nil
+}
+
+// resultMark is what a Result held at the start of a wave.
+type resultMark struct {
+	counts                                  Counts
+	skipped, changed, grown, broken, failed int
+}
+
+func (r *Result) mark() resultMark {
+	return resultMark{r.Counts, len(r.Skipped), len(r.Changed), len(r.Grown), len(r.Broken), len(r.Failed)}
+}
+
+// undo takes back what was added to r since m.
+func (r *Result) undo(m resultMark) {
+	r.Counts = m.counts
+	r.Skipped, r.Changed, r.Grown = r.Skipped[:m.skipped], r.Changed[:m.changed], r.Grown[:m.grown]
+	r.Broken, r.Failed = r.Broken[:m.broken], r.Failed[:m.failed]
 }
 
 // mergeRows is the largest remainder merged into another at the end of a wave.

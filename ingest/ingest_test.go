@@ -449,6 +449,66 @@ func TestQuarantineSourceIsAbsolute(t *testing.T) {
 	}
 }
 
+// cancelAfter cancels an ingest once it has read more than n records.
+type cancelAfter struct {
+	n, records int64
+	cancel     func()
+}
+
+func (c *cancelAfter) Start(int64) {}
+func (c *cancelAfter) Finish()     {}
+func (c *cancelAfter) Add(_, records int64) {
+	if c.records += records; c.records > c.n {
+		c.cancel()
+	}
+}
+
+// TestInterruptedCounts: an interrupted ingest counts only what it committed:
+// the sources read in the wave that was cut short are not stored, so they
+// are not in its counts either.
+func TestInterruptedCounts(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	lines := func(n, port int) string {
+		var b strings.Builder
+		b.WriteString(hdr)
+		for i := range n {
+			fmt.Fprintf(&b, "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 %d 443 6 10 840 1709251300 1709251360 ACCEPT OK\n", port+i)
+		}
+		return b.String()
+	}
+	writeFile(t, filepath.Join(in, "a.log"), []byte(lines(6000, 1000)))   // the first wave
+	writeFile(t, filepath.Join(in, "b1.log"), []byte(lines(10, 20000)))   // read whole in the second wave…
+	writeFile(t, filepath.Join(in, "b2.log"), []byte(lines(5000, 30000))) // …which is cut short in this one
+	sizes := map[string]int64{}
+	for _, n := range []string{"a.log", "b1.log", "b2.log"} {
+		st, err := os.Stat(filepath.Join(in, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[n] = st.Size()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	files, err := source.Expand([]string{in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Workers: 1, TxnBytes: sizes["b1.log"] + sizes["b2.log"], Progress: &cancelAfter{n: 6010 + 100, cancel: cancel}}
+	if o.TxnBytes >= sizes["a.log"] {
+		t.Fatalf("a.log (%d bytes) must be a wave of its own", sizes["a.log"])
+	}
+	res, err := Run(ctx, data, files, o)
+	if err == nil {
+		t.Fatal("the ingest was not interrupted")
+	}
+	if diff := cmp.Diff(Counts{RecordsRead: 6000, RecordsStored: 6000, Sources: 1}, counts(res)); diff != "" {
+		t.Errorf("interrupted ingest (-want +got):\n%s", diff)
+	}
+	if n := len(lakeKeys(t, data)); n != 6000 {
+		t.Errorf("%d records in the lake, want 6000", n)
+	}
+}
+
 // TestSourceGrowsWhileRead: lines appended to a file after it was listed (a
 // writer still at work during the ingest) are not part of what this ingest
 // records for it, so the next ingest sees the file as grown, not changed,
