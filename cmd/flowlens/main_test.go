@@ -105,6 +105,8 @@ func TestParseCommand(t *testing.T) {
 			outHas: `"flow_direction":"egress","traffic_path":8}`},
 		{name: "ingest --format v5", args: []string{"--data", t.TempDir(), "ingest", "--format", "v5", "-"}, stdin: v5Line, code: 0, outLines: 2,
 			outHas: "read 1 = stored 1 + quarantined 0 + already ingested 0"},
+		{name: "unknown field in --format gets a note", args: []string{"parse", "--format", "${srcadr} ${dstport}"}, stdin: "10.0.0.1 443\n", code: 0, outLines: 1,
+			errHas: []string{"note: --format: srcadr is not a field flowlens knows (flowlens fields lists them): its values are kept as text"}},
 		{name: "--format v6 is no VPC flow-log version", args: []string{"parse", "--format", "v6"}, code: 2, errHas: []string{"--format: no VPC flow-log version 6: expected 2 to 5 or 7 to 11"}},
 		{name: "bad format flag is a usage error", args: []string{"parse", "--format", "${srcaddr"}, code: 2, errHas: []string{`--format: format column 1: "${" without a closing "}"`}},
 		{name: "unknown flag is a usage error", args: []string{"parse", "--nope"}, code: 2, errHas: []string{"unknown flag: --nope"}},

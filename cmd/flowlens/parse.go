@@ -100,6 +100,12 @@ func scanOptions(cmd *cobra.Command, formatFlag string) (flowlog.ScanOptions, er
 		for _, n := range f.Notes {
 			noticef("note: %s", n)
 		}
+		// Unknown fields are kept (AWS adds fields), but in a format typed
+		// by hand one is more often a typo, which would otherwise only show
+		// as every line having the wrong number of values.
+		for _, n := range f.Unknown() {
+			noticef("note: --format: %s is not a field flowlens knows (flowlens fields lists them): its values are kept as text", n)
+		}
 		o.Format = f
 	}
 	return o, nil
