@@ -91,6 +91,10 @@ type level struct {
 	defs    []*binding
 	limited bool // has LIMIT or QUALIFY: later filters need a new level
 	ordered bool // ORDER BY came from a sort command
+	// timeOrder is the order of a stats level that groups by time (bin(),
+	// datefloor(@timestamp, …)) when no sort is given: the times newest
+	// first, then its other keys, so that the rows come in one order.
+	timeOrder []orderItem
 }
 
 type compiler struct {
@@ -271,12 +275,20 @@ func (c *compiler) closeLevel() {
 		}
 	}
 	c.nsub++
+	// The time order lasts while every column it reads does.
+	timeOrder := old.timeOrder
+	for _, o := range old.timeOrder {
+		if anyColumn(o.x, func(n string) bool { return !hasName(input, n) }) {
+			timeOrder = nil
+		}
+	}
 	c.lv = &level{
-		sel:     &selectStmt{sub: old.sel, subAlias: "q" + strconv.Itoa(c.nsub), orderBy: order},
-		input:   append(input, added...),
-		raw:     old.raw,
-		defs:    newDefs,
-		ordered: old.ordered,
+		sel:       &selectStmt{sub: old.sel, subAlias: "q" + strconv.Itoa(c.nsub), orderBy: order},
+		input:     append(input, added...),
+		raw:       old.raw,
+		defs:      newDefs,
+		ordered:   old.ordered,
+		timeOrder: timeOrder,
 	}
 }
 
@@ -393,9 +405,14 @@ func naturalOrder(x sqlExpr) []sqlExpr {
 	return []sqlExpr{isNum, caseWhen{when: isNum, then: numKey, els: fcall(fnNaturalKey, x)}, x}
 }
 
-// defaultOrder is CloudWatch's order when no sort was given: newest first.
+// defaultOrder is CloudWatch's order when no sort was given: newest first,
+// for records and for the time bins of stats.
 func (c *compiler) defaultOrder() {
-	if c.lv.ordered || len(c.lv.sel.orderBy) > 0 || !c.lv.raw {
+	if c.lv.ordered || len(c.lv.sel.orderBy) > 0 {
+		return
+	}
+	if !c.lv.raw {
+		c.lv.sel.orderBy = c.lv.timeOrder
 		return
 	}
 	if col, _, ok := c.schema.Resolve("start"); ok {
@@ -516,10 +533,26 @@ func (c *compiler) statsCmd(cmd *insights.StatsCmd) {
 	nl := &level{sel: &selectStmt{sub: sel, subAlias: "q" + strconv.Itoa(c.nsub)}}
 	c.shown = nil
 	c.display = nil
-	for _, o := range outs {
+	var others []orderItem
+	for i, o := range outs {
+		if i < nkeys && hasColumn(o.v.x) {
+			switch o.v.t {
+			case vTime:
+				nl.timeOrder = append(nl.timeOrder, orderItem{x: colRef{o.name}, desc: true})
+			case vStr, vDyn:
+				for _, x := range naturalOrder(colRef{o.name}) {
+					others = append(others, orderItem{x: x})
+				}
+			default:
+				others = append(others, orderItem{x: colRef{o.name}})
+			}
+		}
 		nl.input = append(nl.input, o.name)
 		nl.defs = append(nl.defs, &binding{name: o.name, expr: colRef{o.name}, typ: o.v.t, column: o.column})
 		c.shown = append(c.shown, o.name)
+	}
+	if nl.timeOrder != nil {
+		nl.timeOrder = append(nl.timeOrder, others...)
 	}
 	c.lv = nl
 	c.sawStats = true
@@ -565,6 +598,9 @@ func (c *compiler) finish() *selectStmt {
 	if !c.sawStats && !c.sawLimit && c.opts.DefaultLimit > 0 {
 		c.defaultOrder()
 		lv.sel.limit = int64(c.opts.DefaultLimit)
+	}
+	if !lv.raw {
+		c.defaultOrder() // time bins, newest first
 	}
 	var refs []*insights.FieldRef
 	switch {
