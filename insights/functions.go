@@ -202,6 +202,14 @@ var functions = []*Function{
 		Args: []Arg{arg("field", TypeAny)}, Return: TypeAny,
 		Description: "Returns field from the record with the latest start time.",
 		Example:     `stats latest(action) by srcaddr`},
+	{Name: "sortsFirst", Kind: Aggregate, Category: CatAggregate,
+		Args: []Arg{arg("field", TypeAny)}, Return: TypeAny,
+		Description: "Returns the value of field that sorts first, in the order of sort (text in natural order, \"-\" before digits and letters).",
+		Example:     `stats sortsFirst(dstaddr) by srcaddr`},
+	{Name: "sortsLast", Kind: Aggregate, Category: CatAggregate,
+		Args: []Arg{arg("field", TypeAny)}, Return: TypeAny,
+		Description: "Returns the value of field that sorts last, in the order of sort.",
+		Example:     `stats sortsLast(dstaddr) by srcaddr`},
 
 	// General functions.
 	{Name: "ispresent", Category: CatGeneral,

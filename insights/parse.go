@@ -56,8 +56,6 @@ var unsupportedCommands = map[string]string{
 var unsupportedFunctions = map[string]string{
 	"jsonparse":     "flow-log records are not JSON",
 	"jsonstringify": "flow-log records are not JSON",
-	"sortsfirst":    "use min() instead",
-	"sortslast":     "use max() instead",
 }
 
 type exprCtx struct {

@@ -72,6 +72,7 @@ const (
 	fnToHex         fn = "to_hex"         // integer → lower-case hex digits
 	fnChr           fn = "chr"            // code point → one-character text
 	fnRowNumber     fn = "row_number"     // window function
+	fnListValue     fn = "list_value"     // (a, b, ...) → a list, which orders element by element
 	// fnNaturalKey maps text to a key whose byte order is CloudWatch's
 	// natural order of non-number values: each run of digits becomes "0",
 	// then something that orders as the run's length, then the digits;

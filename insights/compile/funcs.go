@@ -116,6 +116,25 @@ func (c *compiler) callExpr(e *insights.CallExpr) value {
 			fn = fnArgMax
 		}
 		return value{x: fcall(fn, v.x, colRef{start}), t: v.t}
+	case "sortsFirst", "sortsLast":
+		// The first or last value in sort's order: numbers and times as
+		// min and max do, text in natural order with "-" as text.
+		v := arg(0)
+		if v.t != vStr && v.t != vDyn {
+			fn := fnMin
+			if f.Name == "sortsLast" {
+				fn = fnMax
+			}
+			return value{x: fcall(fn, v.x), t: v.t}
+		}
+		x := c.showDash(v)
+		keys := naturalOrder(x)
+		keys[0] = cast{x: keys[0], to: typeVarchar} // false < true as 'false' < 'true'
+		fn := fnArgMin
+		if f.Name == "sortsLast" {
+			fn = fnArgMax
+		}
+		return value{x: fcall(fn, x, fcall(fnListValue, keys...)), t: vStr}
 
 	case "ispresent":
 		return value{x: isNull{x: arg(0).x, not: true}, t: vBool}
