@@ -110,6 +110,10 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			}
 		}
 	}
+	// Values are checked for control characters and bytes that are not UTF-8
+	// only when the line has a byte outside printable ASCII, which flow-log
+	// lines almost never do.
+	ascii := printableASCII(line)
 	i := 0
 	for n, st := range plan {
 		for i < len(line) && line[i] == ' ' {
@@ -151,8 +155,10 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		tok := line[start:i]
 		if st.kind == kindUnknown {
-			if k, msg := badText(tok); msg != "" {
-				return &ParseError{Col: start + k + 1, Field: p.f.Fields[n].Name, Msg: msg}
+			if !ascii {
+				if k, msg := badText(tok); msg != "" {
+					return &ParseError{Col: start + k + 1, Field: p.f.Fields[n].Name, Msg: msg}
+				}
 			}
 			r.extra = append(r.extra, bstr(tok))
 			continue
@@ -165,8 +171,10 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		switch st.kind {
 		case kindString:
-			if k, msg := badText(tok); msg != "" {
-				return p.fieldError(start+k, st.id, msg)
+			if !ascii {
+				if k, msg := badText(tok); msg != "" {
+					return p.fieldError(start+k, st.id, msg)
+				}
 			}
 			r.strs[st.id] = bstr(tok)
 		case kindInt32, kindInt64, kindTime:
@@ -300,6 +308,27 @@ func scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
 		return netip.Addr{}, i, false
 	}
 	return netip.AddrFrom4(ip), i, true
+}
+
+// printableASCII reports whether every byte of b is printable ASCII (0x20 to
+// 0x7e), eight bytes at a time.
+func printableASCII(b []byte) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	var bad uint64
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		// A byte with its high bit set is bad itself (whatever the carries
+		// then do to the other bytes). Below 0x80, no byte carries: +1 sets
+		// the high bit of 0x7f alone, and +0x60 leaves it clear below 0x20.
+		bad |= w | (w + lo) | ^(w + 0x60*lo)
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 || c >= 0x7f {
+			return false
+		}
+	}
+	return bad&hi == 0
 }
 
 // badText returns the offset in tok of the first byte that cannot be in a text

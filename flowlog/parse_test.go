@@ -115,6 +115,44 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
+// TestParseTextBytes puts every byte value at every position of a text value
+// (so that each lands in each lane of the eight-byte check) and expects the
+// line to be refused exactly when the byte is not printable ASCII.
+func TestParseTextBytes(t *testing.T) {
+	const eni = "eni-0123456789abcdef0"
+	var r flowlog.Record
+	// The value in the middle of the line, then at its end (past its last
+	// eight-byte word).
+	for _, format := range []string{"${srcaddr} ${interface-id} ${action}", "${srcaddr} ${action} ${interface-id}"} {
+		p := flowlog.NewParser(flowlog.MustFormat(format))
+		mid := strings.HasSuffix(format, "${action}")
+		for c := 0; c < 256; c++ {
+			if c == ' ' || c == '\t' || (c == '\n' || c == '\r') && !mid {
+				continue // separators, and line endings at the end of the line
+			}
+			for pos := 0; pos < len(eni); pos++ {
+				v := []byte(eni)
+				v[pos] = byte(c)
+				line := append(append([]byte("10.0.0.1 "), v...), " ACCEPT"...)
+				if !mid {
+					line = append([]byte("10.0.0.1 ACCEPT "), v...)
+				}
+				err := p.Parse(line, &r)
+				if bad := c < 0x20 || c >= 0x7f; bad != (err != nil) {
+					t.Errorf("%s: byte %#02x at %d of %q: error %v", format, c, pos, eni, err)
+				}
+			}
+		}
+		line := "10.0.0.1 eni-caf\u00e9-\u2603 ACCEPT"
+		if !mid {
+			line = "10.0.0.1 ACCEPT eni-caf\u00e9-\u2603"
+		}
+		if err := p.Parse([]byte(line), &r); err != nil {
+			t.Errorf("%s: UTF-8 beyond ASCII: %v", format, err)
+		}
+	}
+}
+
 // TestRoundTrip writes parsed records in other formats and parses them back.
 func TestRoundTrip(t *testing.T) {
 	formats := []string{flowlog.DefaultFormat, v5Format, "${dstport} ${srcaddr} ${start} ${action} ${src-tags} ${new-field}"}
