@@ -151,7 +151,9 @@ func expand(q string, refs []ref, value func(ref) (string, error)) (*expansion, 
 //     over the leading octets for more (threat feeds list thousands of /24s);
 //   - other IPv4 prefixes test the text prefix of their whole octets and the
 //     range of the next octet: 172.16.0.0/12 is col LIKE '172.%' AND the
-//     second octet BETWEEN 16 AND 31;
+//     second octet BETWEEN 16 AND 31; in a set of more than 64 of them they
+//     are expanded into the networks (or addresses) of the next octet
+//     boundary, which join the IN lists;
 //   - IPv6 prefixes match the canonical (lower-case, as AWS writes it) text
 //     of their leading 16-bit groups, a run of zero groups written :: among
 //     them included (see ipv6Terms)
@@ -164,9 +166,37 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 	var exact []string
 	groups := map[int][]string{} // octets → dotted prefixes
 	var terms []string
+	// A range term per network is cheap for a few (the internal networks)
+	// but makes every record test each of them: a long feed of networks off
+	// octet boundaries is expanded into the networks of the next boundary
+	// instead (at most 128 each), which join the IN lists.
+	expand := 0
+	for _, p := range ps {
+		if p.Addr().Is4() && p.Bits()%8 != 0 {
+			expand++
+		}
+	}
 	for _, p := range ps {
 		p = p.Masked()
 		a := p.Addr()
+		if a.Is4() && p.Bits()%8 != 0 && expand > maxLikes {
+			next := (p.Bits()/8 + 1) * 8
+			base := a.As4()
+			for i := range 1 << (next - p.Bits()) {
+				b := base
+				b[next/8-1] += byte(i)
+				if next == 32 {
+					exact = append(exact, Literal(netip.AddrFrom4(b).String()))
+					continue
+				}
+				parts := make([]string, next/8)
+				for k := range parts {
+					parts[k] = strconv.Itoa(int(b[k]))
+				}
+				groups[next/8] = append(groups[next/8], strings.Join(parts, "."))
+			}
+			continue
+		}
 		if a.Is4() {
 			b := a.As4()
 			bits := p.Bits()
@@ -241,7 +271,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		}
 		slices.Sort(list)
 		list = slices.Compact(list)
-		if len(list) <= 64 {
+		if len(list) <= maxLikes {
 			for _, pre := range list {
 				out = append(out, fmt.Sprintf("%s LIKE %s", col, Literal(pre+".%")))
 			}
@@ -300,6 +330,10 @@ func ipv6Terms(col string, g []string) []string {
 	}
 	return terms
 }
+
+// maxLikes is how many IPv4 networks a predicate tests one by one; more
+// become IN lists.
+const maxLikes = 64
 
 // leadingOctets renders the first n dotted octets of an IPv4 text column.
 func leadingOctets(col string, n int) string {
