@@ -246,6 +246,19 @@ func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("resolve %s: %w", dataDir, err)
 	}
+	// The data folder's own files may be reached through symbolic links
+	// (a linked input folder that holds it): compare real paths too.
+	realData := data
+	if r, err := filepath.EvalSymlinks(data); err == nil {
+		realData = r
+	}
+	ours := func(abs string) bool {
+		if managedByFlowlens(data, abs) || managedByFlowlens(realData, abs) {
+			return true
+		}
+		r, err := filepath.EvalSymlinks(abs)
+		return err == nil && r != abs && managedByFlowlens(realData, r)
+	}
 	inData := 0
 	var items []item
 	var total int64
@@ -257,7 +270,7 @@ func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 				return nil, 0, fmt.Errorf("resolve %s: %w", p, err)
 			}
 			it.abs = abs
-			if managedByFlowlens(data, abs) {
+			if ours(abs) {
 				inData++
 				continue
 			}

@@ -561,6 +561,16 @@ func TestDataFolderInsideInput(t *testing.T) {
 	if res.RecordsStored != 0 || res.SourcesSkipped != 1 || len(res.Notes) != 1 {
 		t.Errorf("second run: %+v notes %v", counts(res), res.Notes)
 	}
+	// The same folder through a symbolic link: the data folder is still
+	// recognised.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(in, link); err != nil {
+		t.Fatal(err)
+	}
+	res = run(t, data, Options{}, link)
+	if res.Sources != 0 || res.RecordsQuarantined != 0 || res.RecordsStored != 0 || len(res.Notes) != 1 {
+		t.Errorf("run through a link: %+v notes %v", counts(res), res.Notes)
+	}
 }
 
 // TestInputInsideDataFolder: input kept in the data folder (outside what
