@@ -170,11 +170,20 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 	// but makes every record test each of them: a long feed of networks off
 	// octet boundaries is expanded into the networks of the next boundary
 	// instead (at most 128 each), which join the IN lists.
-	expand := 0
+	expand, v6 := 0, 0
 	for _, p := range ps {
-		if p.Addr().Is4() && p.Bits()%8 != 0 {
+		switch {
+		case p.Addr().Is4() && p.Bits()%8 != 0:
 			expand++
+		case !p.Addr().Is4() && p.Bits() >= 16 && p.Bits() < 128:
+			v6++
 		}
+	}
+	// Likewise a long list of IPv6 networks is looked up by their leading
+	// groups.
+	var lookups map[lookup][]string
+	if v6 > maxLikes {
+		lookups = map[lookup][]string{}
 	}
 	for _, p := range ps {
 		p = p.Masked()
@@ -256,7 +265,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 			}
 			parts = append(parts, h)
 		}
-		terms = append(terms, ipv6Terms(col, parts)...)
+		terms = append(terms, ipv6Terms(col, parts, lookups)...)
 	}
 	var out []string
 	if len(exact) > 0 {
@@ -283,6 +292,25 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		}
 		out = append(out, fmt.Sprintf("%s IN (%s)", leadingOctets(col, octets), strings.Join(lits, ", ")))
 	}
+	keys := make([]lookup, 0, len(lookups))
+	for k := range lookups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b lookup) int { return strings.Compare(a.lhs+a.cond, b.lhs+b.cond) })
+	for _, k := range keys {
+		list := lookups[k]
+		slices.Sort(list)
+		list = slices.Compact(list)
+		lits := make([]string, len(list))
+		for i, v := range list {
+			lits[i] = Literal(v)
+		}
+		in := fmt.Sprintf("%s IN (%s)", k.lhs, strings.Join(lits, ", "))
+		if k.cond != "" {
+			in = "(" + in + " AND " + k.cond + ")"
+		}
+		out = append(out, in)
+	}
 	out = append(out, terms...)
 	if len(out) == 0 {
 		return "FALSE"
@@ -290,15 +318,25 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 	return "(" + strings.Join(out, " OR ") + ")"
 }
 
+// lookup is one IN test of a predicate: lhs IN (values…), and cond when set.
+type lookup struct{ lhs, cond string }
+
 // ipv6Terms matches the canonical text (RFC 5952) of the IPv6 addresses whose
 // leading groups are g (lower-case hex without leading zeros). The text
 // writes the longest run of two or more zero groups as "::": when that run
 // starts among g, the address reads "g1:…:gj::" and a tail whose number of
 // groups tells how long the run is, so each run that can start there gets a
-// pattern of its own, with the colons of the tail counted.
-func ipv6Terms(col string, g []string) []string {
+// pattern of its own, with the colons of the tail counted. With lookups, the
+// common patterns become values of shared IN tests there instead of terms.
+func ipv6Terms(col string, g []string, lookups map[lookup][]string) []string {
 	k := len(g)
-	terms := []string{fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(g, ":")+":%"))}
+	var terms []string
+	if lookups != nil {
+		key := lookup{lhs: leadingGroups(col, k)}
+		lookups[key] = append(lookups[key], strings.Join(g, ":"))
+	} else {
+		terms = append(terms, fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(g, ":")+":%")))
+	}
 	for j := 0; j < k; j++ {
 		if g[j] != "0" || j > 0 && g[j-1] == "0" {
 			continue // runs start at a zero group that follows a non-zero one
@@ -322,10 +360,18 @@ func ipv6Terms(col string, g []string) []string {
 		// The run covers the rest of g and may go on: it is at least k-j and
 		// at least 2 groups long, so the tail has at most `most` groups, which
 		// is fewer than `most` colons.
-		if most := min(8-k, 6-j); most > 0 {
-			terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s < %d)", col, Literal(head+"%"), colons, most))
-		} else {
+		most := min(8-k, 6-j)
+		switch {
+		case most <= 0:
 			terms = append(terms, fmt.Sprintf("%s = %s", col, Literal(head)))
+		case lookups != nil && j > 0:
+			// The text before the first :: is g[:j], and the whole text has
+			// j-1 colons before it, 2 in it and fewer than most after it.
+			key := lookup{lhs: fmt.Sprintf("split_part(%s, '::', 1)", col),
+				cond: fmt.Sprintf("length(%s) - length(replace(%s, ':', '')) < %d", col, col, most+j+1)}
+			lookups[key] = append(lookups[key], strings.Join(g[:j], ":"))
+		default:
+			terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s < %d)", col, Literal(head+"%"), colons, most))
 		}
 	}
 	return terms
@@ -334,6 +380,16 @@ func ipv6Terms(col string, g []string) []string {
 // maxLikes is how many IPv4 networks a predicate tests one by one; more
 // become IN lists.
 const maxLikes = 64
+
+// leadingGroups renders the first n colon-separated groups of an IPv6 text
+// column.
+func leadingGroups(col string, n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("split_part(%s, ':', %d)", col, i+1)
+	}
+	return strings.Join(parts, " || ':' || ")
+}
 
 // leadingOctets renders the first n dotted octets of an IPv4 text column.
 func leadingOctets(col string, n int) string {
