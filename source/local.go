@@ -168,6 +168,7 @@ func OpenSize(name string, limit int64) (*File, error) {
 		file.Kind = GzipText
 	}
 	br := bufio.NewReaderSize(r, 64<<10)
+	br = decodeBOM(br)
 	if isCloudWatchExport(br) {
 		file.Reader, file.Kind = newCloudWatchReader(br), CloudWatch
 		return file, nil

@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
@@ -57,6 +59,12 @@ func TestOpenKinds(t *testing.T) {
 		{"parquet", pq.Bytes(), Parquet, "version srcaddr src-tags\n2 10.0.0.1 a%20b=c%25\n3 - -\n"},
 		{"cloudwatch", []byte(cw), CloudWatch, "2 10.0.0.1\n2 10.0.0.2\n2 10.0.0.3\n"},
 		{"message lines stay text", []byte(`{"message":"2 10.0.0.1"}` + "\n"), Text, `{"message":"2 10.0.0.1"}` + "\n"},
+		// What Windows PowerShell writes when output is redirected to a file.
+		{"cloudwatch in UTF-16LE", utf16Bytes(cw, false), CloudWatch, "2 10.0.0.1\n2 10.0.0.2\n2 10.0.0.3\n"},
+		{"cloudwatch in UTF-8 with a byte-order mark", append([]byte("\ufeff"), cw...), CloudWatch, "2 10.0.0.1\n2 10.0.0.2\n2 10.0.0.3\n"},
+		{"text in UTF-16BE, beyond the BMP", utf16Bytes(text+"2 \U0001F600\n", true), Text, text + "2 \U0001F600\n"},
+		{"gzip of UTF-16LE text", gzipBytes(utf16Bytes(text, false)), GzipText, text},
+		{"UTF-16 cut in a code unit and a lone surrogate", append(utf16Bytes("2 1\n\U0001F600", false)[:12], 0x41), Text, "2 1\n\ufffd\ufffd"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -220,4 +228,25 @@ func TestExpandUnreadableFolder(t *testing.T) {
 	if _, err := Open(locked); err == nil {
 		t.Errorf("Open(%s) of an unreadable folder succeeded", locked)
 	}
+}
+
+// utf16Bytes encodes s as UTF-16 with a byte-order mark.
+func utf16Bytes(s string, bigEndian bool) []byte {
+	var order binary.AppendByteOrder = binary.LittleEndian
+	if bigEndian {
+		order = binary.BigEndian
+	}
+	out := order.AppendUint16(nil, 0xfeff)
+	for _, u := range utf16.Encode([]rune(s)) {
+		out = order.AppendUint16(out, u)
+	}
+	return out
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
 }
