@@ -93,11 +93,14 @@ type Report struct {
 	Rules  []RuleResult
 }
 
-// Err joins the rules' errors.
+// Err joins the rules' errors, each text once: when the range cannot be read
+// every rule has the same error, and it should be read once.
 func (rp *Report) Err() error {
 	var errs []error
+	seen := map[string]bool{}
 	for _, rr := range rp.Rules {
-		if rr.Err != nil {
+		if rr.Err != nil && !seen[rr.Err.Error()] {
+			seen[rr.Err.Error()] = true
 			errs = append(errs, rr.Err)
 		}
 	}
