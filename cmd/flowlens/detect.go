@@ -268,6 +268,10 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	if f.interval <= 0 {
 		return usageErrorf("--interval: %s is not a positive duration", f.interval)
 	}
+	if f.timeout < 0 {
+		// Zero is the engine's default; a negative limit is a typo.
+		return usageErrorf("--timeout: %s is not a positive duration", f.timeout)
+	}
 	dirs := f.rules
 	if !cmd.Flags().Changed("rules") {
 		dirs = g.cfg.Rules.Dirs
