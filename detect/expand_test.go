@@ -177,6 +177,8 @@ func TestCheckBuiltin(t *testing.T) {
 			`bad.yaml:6:8: rule bad: the alert mapping names column "target", the query returns src, n`},
 		{"evidence names a column the query does not return", head + "alert:\n  evidence: [n, bytes]\n" + query,
 			`bad.yaml:6:17: rule bad: alert.evidence names column "bytes", the query returns src, n`},
+		{"title names a column the query does not return", strings.Replace(head, "title: t", "title: \"{src} sent {bytes} bytes\"", 1) + query,
+			`bad.yaml:2:8: rule bad: the title names {bytes}, but the query returns src, n ({src} and {dst} are the alert's addresses)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad, err := ParseRule("bad.yaml", []byte(tc.rule))

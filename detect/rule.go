@@ -113,9 +113,9 @@ type Rule struct {
 	Text []byte
 
 	queryPos func(off int) (line, col int)
-	// colPos is where the rule names result columns: "group-by NAME",
-	// "alert.KEY" and "alert.evidence NAME", for errors found when the
-	// query's columns are known.
+	// colPos is where the rule names result columns: "title",
+	// "group-by NAME", "alert.KEY" and "alert.evidence NAME", for errors
+	// found when the query's columns are known.
 	colPos map[string]position
 }
 
@@ -267,6 +267,7 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 			}
 		case "title":
 			r.Title = p.str(v, "title")
+			p.note("title", v)
 		case "category":
 			r.Category = p.str(v, "category")
 			if r.Category != "" && !alert.ValidCategory(r.Category) {

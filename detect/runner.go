@@ -415,6 +415,12 @@ func (r *Runner) resolve(rl *Rule, res *engine.Result) (*columns, error) {
 		}
 		return -1, nil
 	}
+	for _, name := range titleRefs(rl.Title) {
+		if name != "src" && name != "dst" && idx(name) < 0 {
+			return nil, fmt.Errorf("%s: rule %s: the title names {%s}, but the query returns %s ({src} and {dst} are the alert's addresses)",
+				rl.at("title"), rl.ID, name, strings.Join(names, ", "))
+		}
+	}
 	c := &columns{names: names}
 	var err error
 	o := rl.Output
@@ -705,6 +711,26 @@ func evidenceValue(v any) any {
 		return out
 	}
 	return fmt.Sprint(v)
+}
+
+// titleRefs returns the names of the {column} references of a rule title
+// (braces around anything but a name are text).
+func titleRefs(tmpl string) []string {
+	var out []string
+	for rest := tmpl; ; {
+		i := strings.IndexByte(rest, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(rest[i:], '}')
+		if j < 0 {
+			return out
+		}
+		if name := rest[i+1 : i+j]; identRE.MatchString(name) {
+			out = append(out, name)
+		}
+		rest = rest[i+j+1:]
+	}
 }
 
 // titleText fills {column}, {src} and {dst} in a rule title.
