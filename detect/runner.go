@@ -218,6 +218,13 @@ func (r *Runner) runRule(ctx context.Context, rl *Rule, from, to time.Time, res 
 	usesThreat := slices.ContainsFunc(refs, func(x ref) bool { return x.name == "threat" })
 	if usesThreat && r.threat == nil {
 		res.Skipped = "no threat list loaded (give --threat-list or threat-lists in the configuration)"
+		if len(r.o.ThreatLists) > 0 {
+			paths := make([]string, len(r.o.ThreatLists))
+			for i, tl := range r.o.ThreatLists {
+				paths[i] = tl.Path
+			}
+			res.Skipped = "the threat lists (" + strings.Join(paths, ", ") + ") hold no addresses"
+		}
 		return nil
 	}
 	bucketed := rl.Lang == LangSQL && slices.ContainsFunc(refs, func(x ref) bool { return x.name == "bucket" })

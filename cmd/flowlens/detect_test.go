@@ -167,6 +167,7 @@ func TestDetectCommand(t *testing.T) {
 	if _, err := ingest.Files(ctx, sinkData, []string{f}, ingest.Options{}); err != nil {
 		t.Fatal(err)
 	}
+	emptyList := writeFile(t, "empty.netset", []byte("# nothing listed today\n"))
 	insRules := t.TempDir()
 	os.WriteFile(filepath.Join(insRules, "rejects.yaml"), []byte(`id: insights-rejects
 title: "Rejected source {srcaddr}: {rejects} records"
@@ -208,6 +209,8 @@ query: |
 		{"rules show", []string{"rules", "show", "exposed-service"}, 0, []string{"id: exposed-service", "query: |"}, nil, nil},
 		{"negative timeout", []string{"detect", "--data", data, "--no-state", "--since", "1h", "--timeout", "-1s"}, 2, nil,
 			[]string{"--timeout: -1s is not a positive duration"}, nil},
+		{"empty threat list", []string{"detect", "--data", data, "--no-state", "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--threat-list", emptyList}, 0, nil,
+			[]string{"rule threat-intel-match skipped: the threat lists (" + emptyList + ") hold no addresses"}, nil},
 		{"from after now", []string{"detect", "--data", data, "--no-state", "--from", "2999-01-01T00:00:00Z"}, 2, nil,
 			[]string{"--from 2999-01-01T00:00:00Z is after now"}, nil},
 		{"undelivered alerts fail the run", []string{"detect", "--data", sinkData, "--config", deadSink, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "-o", "ndjson"}, 1,
