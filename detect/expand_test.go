@@ -10,6 +10,8 @@ import (
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/enrich"
+	"github.com/flowlens/flowlens/insights"
+	"github.com/flowlens/flowlens/insights/compile"
 )
 
 // TestPrefixPredicate runs the SQL of prefixPredicate in DuckDB over many
@@ -113,6 +115,19 @@ func TestPrefixPredicateSize(t *testing.T) {
 	}
 }
 
+// compileInsights compiles an Insights rule for DuckDB as the CLI does.
+func compileInsights(query, dialect string) (string, error) {
+	var cols []compile.Column
+	for _, c := range engine.ViewColumns() {
+		cols = append(cols, compile.Column{Name: c.Name, Type: c.Type, Aliases: c.Aliases})
+	}
+	q, err := insights.Parse(query)
+	if err != nil {
+		return "", err
+	}
+	return compile.Compile(q, compile.NewSchema(cols), compile.DuckDB, compile.Options{})
+}
+
 func mustPrefixes(ss ...string) []netip.Prefix {
 	out := make([]netip.Prefix, len(ss))
 	for i, s := range ss {
@@ -177,6 +192,10 @@ func TestCheckBuiltin(t *testing.T) {
 			`bad.yaml:6:8: rule bad: the alert mapping names column "target", the query returns src, n`},
 		{"evidence names a column the query does not return", head + "alert:\n  evidence: [n, bytes]\n" + query,
 			`bad.yaml:6:17: rule bad: alert.evidence names column "bytes", the query returns src, n`},
+		{"Insights query with an unknown field", head + "thresholds:\n  min: 15\nquery: |\n  filter action = \"REJECT\"\n  | stats count(*) as n by srcaddr\n  | filter n >= {{min}} and dstprt = 22\n",
+			`bad.yaml:10:29: rule bad: compile the Insights query: unknown field "dstprt"`},
+		{"Insights syntax error", head + "query: |\n  filter action = \"REJECT\"\n  | stats count(*) as n bye srcaddr\n",
+			`bad.yaml:7:25: rule bad: compile the Insights query: expected "by" or "|" after stats expression, found "bye"`},
 		{"title names a column the query does not return", strings.Replace(head, "title: t", "title: \"{src} sent {bytes} bytes\"", 1) + query,
 			`bad.yaml:2:8: rule bad: the title names {bytes}, but the query returns src, n ({src} and {dst} are the alert's addresses)`},
 	} {
@@ -185,7 +204,7 @@ func TestCheckBuiltin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			err = Check(ctx, "", []*Rule{bad}, Options{})
+			err = Check(ctx, "", []*Rule{bad}, Options{Insights: compileInsights})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Check = %v, want an error containing %q", err, tc.want)
 			}

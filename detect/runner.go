@@ -18,6 +18,7 @@ import (
 	"github.com/flowlens/flowlens/alert"
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/enrich"
+	"github.com/flowlens/flowlens/insights"
 )
 
 // Options configure a Runner.
@@ -305,6 +306,13 @@ func (r *Runner) render(rl *Rule, refs []ref, sp span, size int64) (string, *exp
 	}
 	q, err := r.o.Insights(exp.SQL, r.eng.Dialect())
 	if err != nil {
+		// A positioned error is about the expanded query: show it at its
+		// place in the rule file, as engine errors are.
+		var ie *insights.Error
+		if errors.As(err, &ie) && rl.queryPos != nil {
+			line, col := rl.queryPos(exp.origOffset(ie.Pos.Start))
+			return "", nil, fmt.Errorf("%s:%d:%d: rule %s: compile the Insights query: %s", rl.File, line, col, rl.ID, ie.Msg)
+		}
 		return "", nil, fmt.Errorf("%s: rule %s: compile the Insights query: %w", rl.File, rl.ID, err)
 	}
 	return q, nil, nil

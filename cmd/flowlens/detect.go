@@ -20,6 +20,8 @@ import (
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
 	"github.com/flowlens/flowlens/enrich"
+	"github.com/flowlens/flowlens/insights"
+	"github.com/flowlens/flowlens/insights/compile"
 	"github.com/flowlens/flowlens/lake"
 )
 
@@ -185,14 +187,20 @@ func applySet(rules []*detect.Rule, s string) error {
 	return nil
 }
 
-// insightsCompiler adapts the CLI's Insights compiler to rules.
+// insightsCompiler compiles the Insights query of a rule. Unlike the query
+// command's compileInsights it returns the compiler's positioned
+// *insights.Error as it is, so that the runner can show it at its place in
+// the rule file.
 func insightsCompiler(query, dialect string) (string, error) {
-	sql, err := compileInsights(query, dialect)
-	var ee *exitError
-	if errors.As(err, &ee) {
-		return "", ee.err
+	d, ok := insightsDialects[dialect]
+	if !ok {
+		return "", fmt.Errorf("the %s engine cannot run Insights queries yet; use SQL", dialect)
 	}
-	return sql, err
+	q, err := insights.Parse(query)
+	if err != nil {
+		return "", err
+	}
+	return compile.Compile(q, insightsSchema(), d, compile.Options{})
 }
 
 func validateRules(cmd *cobra.Command, f *detectFlags) error {

@@ -182,6 +182,9 @@ query: |
   | stats count(*) as rejects by srcaddr
   | filter rejects >= {{min_rejects}}
 `), 0o644)
+	insBad := t.TempDir()
+	rejects, _ := os.ReadFile(filepath.Join(insRules, "rejects.yaml"))
+	os.WriteFile(filepath.Join(insBad, "rejects.yaml"), bytes.Replace(rejects, []byte("{{min_rejects}}"), []byte("{{min_rejects}} and dstprt = 22"), 1), 0o644)
 	tests := []struct {
 		name      string
 		args      []string
@@ -203,6 +206,8 @@ query: |
 		{"validate bad rule", []string{"detect", "--validate", rules}, 2, nil,
 			[]string{"bad.yaml:4:11: severity \"loud\" is not one of critical, high, medium, low, info", "bad.yaml:5:15: {{nope}}: unknown parameter"}, nil},
 		{"validate bad SQL", []string{"rules", "validate", sqlBad}, 2, nil, []string{"typo.yaml:8:9: rule typo:", "dstprt"}, nil},
+		{"validate bad Insights", []string{"rules", "validate", insBad}, 2, nil,
+			[]string{`rejects.yaml:12:43: rule insights-rejects: compile the Insights query: unknown field "dstprt"`}, nil},
 		{"insights rule", []string{"detect", "--data", data, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--no-state", "--rules", insRules, "-o", "ndjson"}, 0,
 			[]string{`"rule":"insights-rejects","category":"rejected-spike","severity":"low","title":"Rejected source 203.0.113.66: 20 records","src":"203.0.113.66","dst":null,"first_seen":"2024-03-01T01:00:00Z","last_seen":"2024-03-01T01:59:59Z","count":1,"evidence":{"rejects":20}`}, nil, nil},
 		{"rules list", []string{"rules", "list", "-o", "csv"}, 0, []string{"port-scan-vertical,port-scan,medium,1h sliding,T1046", "c2-beaconing,c2-beaconing,high"}, nil, nil},
