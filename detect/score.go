@@ -74,6 +74,12 @@ func ReadTruth(name string, r io.Reader) ([]TruthEvent, error) {
 		if ev.End, err = time.Parse(time.RFC3339, *raw.End); err != nil {
 			return nil, fmt.Errorf("%s:%d: end: %v", name, line, err)
 		}
+		if ev.End.Before(ev.Start) {
+			return nil, fmt.Errorf("%s:%d: end %s is before start %s", name, line, *raw.End, *raw.Start)
+		}
+		if !alert.ValidCategory(ev.Category) {
+			return nil, fmt.Errorf("%s:%d: category %q is not one of %s", name, line, ev.Category, strings.Join(alert.Categories, ", "))
+		}
 		out = append(out, ev)
 	}
 	if err := sc.Err(); err != nil {

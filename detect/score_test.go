@@ -128,6 +128,10 @@ func TestReadTruth(t *testing.T) {
 		{"\n{\"category\":\"x\",\"src\":\"10.0.0.300\",\"start\":\"2024-03-01T00:00:00Z\",\"end\":\"2024-03-01T00:00:00Z\"}", "t.ndjson:2: src:"},
 		{`not json`, "t.ndjson:1: invalid character"},
 		{`{"category":"x","start":"yesterday","end":"2024-03-01T00:00:00Z"}`, "t.ndjson:1: start:"},
+		// A misspelt category would be scored as a category of its own that
+		// no alert can ever match.
+		{`{"category":"portscan","start":"2024-03-01T00:00:00Z","end":"2024-03-01T01:00:00Z"}`, `t.ndjson:1: category "portscan" is not one of port-scan, port-sweep,`},
+		{`{"category":"port-scan","start":"2024-03-01T02:00:00Z","end":"2024-03-01T01:00:00Z"}`, "t.ndjson:1: end 2024-03-01T01:00:00Z is before start 2024-03-01T02:00:00Z"},
 	} {
 		_, err := ReadTruth("t.ndjson", strings.NewReader(bad.in))
 		if err == nil || !strings.Contains(err.Error(), bad.err) {
