@@ -73,7 +73,8 @@ func loadFS(fsys fs.FS, dir, prefix string) ([]*Rule, error) {
 			return nil, err
 		}
 		if other, dup := ids[r.ID]; dup {
-			errs = append(errs, &Error{File: r.File, Msg: fmt.Sprintf("rule id %s is already used by %s", r.ID, other)})
+			p := r.colPos["id"]
+			errs = append(errs, &Error{File: r.File, Line: p.line, Col: p.col, Msg: fmt.Sprintf("rule id %q is already used by %s", r.ID, other)})
 			continue
 		}
 		ids[r.ID] = r.File

@@ -115,7 +115,8 @@ type Rule struct {
 	queryPos func(off int) (line, col int)
 	// colPos is where the rule names result columns: "title",
 	// "group-by NAME", "alert.KEY" and "alert.evidence NAME", for errors
-	// found when the query's columns are known.
+	// found when the query's columns are known; and "id", for a clash of
+	// ids between files.
 	colPos map[string]position
 }
 
@@ -262,6 +263,7 @@ func ParseRule(file string, src []byte) (*Rule, error) {
 		switch k.Value {
 		case "id":
 			r.ID = p.str(v, "id")
+			p.note("id", v)
 			if r.ID != "" && !idRE.MatchString(r.ID) {
 				p.errorf(v, "id %q: want lowercase letters, digits, '.', '_' or '-', starting with a letter or digit", r.ID)
 			}

@@ -182,6 +182,10 @@ query: |
   | stats count(*) as rejects by srcaddr
   | filter rejects >= {{min_rejects}}
 `), 0o644)
+	dupIDs := t.TempDir()
+	dupRule := "id: dup\ntitle: t\ncategory: port-scan\nseverity: low\nquery: SELECT srcaddr AS src FROM vpc_flow_logs\n"
+	os.WriteFile(filepath.Join(dupIDs, "a.yaml"), []byte(dupRule), 0o644)
+	os.WriteFile(filepath.Join(dupIDs, "b.yaml"), []byte("# the same rule again\n"+dupRule), 0o644)
 	insBad := t.TempDir()
 	rejects, _ := os.ReadFile(filepath.Join(insRules, "rejects.yaml"))
 	os.WriteFile(filepath.Join(insBad, "rejects.yaml"), bytes.Replace(rejects, []byte("{{min_rejects}}"), []byte("{{min_rejects}} and dstprt = 22"), 1), 0o644)
@@ -206,6 +210,8 @@ query: |
 		{"validate bad rule", []string{"detect", "--validate", rules}, 2, nil,
 			[]string{"bad.yaml:4:11: severity \"loud\" is not one of critical, high, medium, low, info", "bad.yaml:5:15: {{nope}}: unknown parameter"}, nil},
 		{"validate bad SQL", []string{"rules", "validate", sqlBad}, 2, nil, []string{"typo.yaml:8:9: rule typo:", "dstprt"}, nil},
+		{"duplicate rule ids", []string{"rules", "validate", dupIDs}, 2, nil,
+			[]string{filepath.Join(dupIDs, "b.yaml") + `:2:5: rule id "dup" is already used by ` + filepath.Join(dupIDs, "a.yaml")}, nil},
 		{"validate bad Insights", []string{"rules", "validate", insBad}, 2, nil,
 			[]string{`rejects.yaml:12:43: rule insights-rejects: compile the Insights query: unknown field "dstprt"`}, nil},
 		{"insights rule", []string{"detect", "--data", data, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--no-state", "--rules", insRules, "-o", "ndjson"}, 0,
