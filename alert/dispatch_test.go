@@ -264,6 +264,43 @@ alerts:
 	}
 }
 
+// TestNewSinkEnv checks that a ${NAME} reference to an unset variable stops
+// the sink from being built, naming the variable, instead of failing every
+// delivery later with an empty URL or address.
+func TestNewSinkEnv(t *testing.T) {
+	t.Setenv("FLOWLENS_TEST_HOOK", "http://127.0.0.1:9/hook")
+	t.Setenv("FLOWLENS_TEST_EMPTY", "")
+	tests := []struct {
+		name    string
+		cfg     SinkConfig
+		wantErr string
+	}{
+		{"set", SinkConfig{Type: SinkWebhook, URL: "${FLOWLENS_TEST_HOOK}"}, ""},
+		{"unset url", SinkConfig{Type: SinkWebhook, URL: "${FLOWLENS_TEST_UNSET}"},
+			"sink webhook: url names ${FLOWLENS_TEST_UNSET}, which is not set"},
+		{"empty url", SinkConfig{Type: SinkSlack, URL: "${FLOWLENS_TEST_EMPTY}"},
+			"sink slack: url names ${FLOWLENS_TEST_EMPTY}, which is not set"},
+		{"unset header", SinkConfig{Type: SinkWebhook, URL: "${FLOWLENS_TEST_HOOK}", Headers: map[string]string{"Authorization": "Bearer ${FLOWLENS_TEST_UNSET}"}},
+			"sink webhook: header Authorization names ${FLOWLENS_TEST_UNSET}, which is not set"},
+		{"unset address", SinkConfig{Type: SinkSyslog, Address: "${FLOWLENS_TEST_UNSET}:514"},
+			"sink syslog: address names ${FLOWLENS_TEST_UNSET}, which is not set"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewSink(context.Background(), tt.cfg, Env{})
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error = %v, want it to contain %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestRedaction(t *testing.T) {
 	tests := []struct{ in, want string }{
 		{"https://hooks.slack.com/services/T0/B0/secret", "https://hooks.slack.com/…"},

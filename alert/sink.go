@@ -224,6 +224,41 @@ func (c SinkConfig) expanded() SinkConfig {
 	return c
 }
 
+// unsetRefs reports the first ${NAME} reference whose variable is unset or
+// empty: expanded, it would leave an empty URL, address or header value, and
+// every delivery would fail with a puzzling error.
+func (c *SinkConfig) unsetRefs() error {
+	check := func(field, v string) error {
+		var missing string
+		os.Expand(v, func(name string) string {
+			if missing == "" && os.Getenv(name) == "" {
+				missing = name
+			}
+			return ""
+		})
+		if missing != "" {
+			return fmt.Errorf("%s names ${%s}, which is not set", field, missing)
+		}
+		return nil
+	}
+	for _, f := range []struct{ field, v string }{{"url", c.URL}, {"topic", c.Topic}, {"endpoint", c.Endpoint}, {"address", c.Address}} {
+		if err := check(f.field, f.v); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(c.Headers))
+	for k := range c.Headers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if err := check("header "+k, c.Headers[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // redactURL keeps a URL's scheme and host and hides its user, path and query,
 // where webhook services put their secrets.
 func redactURL(raw string) string {
@@ -262,6 +297,9 @@ type Env struct {
 // environment references; SNS sinks load AWS configuration here.
 func NewSink(ctx context.Context, cfg SinkConfig, env Env) (Sink, error) {
 	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sink %s: %w", cfg.Label(), err)
+	}
+	if err := cfg.unsetRefs(); err != nil {
 		return nil, fmt.Errorf("sink %s: %w", cfg.Label(), err)
 	}
 	c := cfg.expanded()
