@@ -540,17 +540,23 @@ category, severity, window, thresholds and whether it is enabled.
 		},
 	}
 	list.Flags().StringArrayVar(&dirs, "rules", nil, "folder of rule files to add (default: rules.dirs of the configuration)")
+	var showDirs []string
 	show := &cobra.Command{
-		Use:   "show ID",
+		Use:   "show ID [--rules DIR]...",
 		Short: "Print one rule's file",
-		Long: `Show prints the YAML of one rule, built-in or from rules.dirs: copy a built-in
-rule into your rules folder to change more than its thresholds.
+		Long: `Show prints the YAML of one rule, built-in or from the --rules folders (default:
+rules.dirs of the configuration): copy a built-in rule into your rules folder to
+change more than its thresholds.
 
 ` + exitCodesHelp,
-		Example: `  flowlens rules show c2-beaconing > my-rules/c2-beaconing.yaml`,
-		Args:    cobra.ExactArgs(1),
+		Example: `  flowlens rules show c2-beaconing > my-rules/c2-beaconing.yaml
+  flowlens rules show ssh-from-office --rules ./my-rules`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rules, err := loadRules(g.cfg.Rules.Dirs, nil, nil)
+			if !cmd.Flags().Changed("rules") {
+				showDirs = g.cfg.Rules.Dirs
+			}
+			rules, err := loadRules(showDirs, nil, nil)
 			if err != nil {
 				return err
 			}
@@ -563,6 +569,7 @@ rule into your rules folder to change more than its thresholds.
 			return usageErrorf("no rule has id %q (see flowlens rules list)", args[0])
 		},
 	}
+	show.Flags().StringArrayVar(&showDirs, "rules", nil, "folder of rule files to add (default: rules.dirs of the configuration)")
 	var engineSpec string
 	validate := &cobra.Command{
 		Use:   "validate DIR|FILE...",

@@ -218,6 +218,7 @@ query: |
 			[]string{`"rule":"insights-rejects","category":"rejected-spike","severity":"low","title":"Rejected source 203.0.113.66: 20 records","src":"203.0.113.66","dst":null,"first_seen":"2024-03-01T01:00:00Z","last_seen":"2024-03-01T01:59:59Z","count":1,"evidence":{"rejects":20}`}, nil, nil},
 		{"rules list", []string{"rules", "list", "-o", "csv"}, 0, []string{"port-scan-vertical,port-scan,medium,1h sliding,T1046", "c2-beaconing,c2-beaconing,high"}, nil, nil},
 		{"rules show", []string{"rules", "show", "exposed-service"}, 0, []string{"id: exposed-service", "query: |"}, nil, nil},
+		{"rules show from --rules", []string{"rules", "show", "insights-rejects", "--rules", insRules}, 0, []string{"id: insights-rejects", "filter action = \"REJECT\""}, nil, nil},
 		{"negative timeout", []string{"detect", "--data", data, "--no-state", "--since", "1h", "--timeout", "-1s"}, 2, nil,
 			[]string{"--timeout: -1s is not a positive duration"}, nil},
 		{"empty threat list", []string{"detect", "--data", data, "--no-state", "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--threat-list", emptyList}, 0, nil,
