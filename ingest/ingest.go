@@ -114,6 +114,10 @@ type Result struct {
 	Changed []SourceNote
 	// Grown lists sources read again from the line after the last one ingested.
 	Grown []SourceNote
+	// Reread lists sources read again from their first line: every line of
+	// them had been quarantined, and the format is not the one they were
+	// read with then (a wrong --format, corrected).
+	Reread []SourceNote
 	// Broken lists sources that stopped early or could not be read as flow
 	// logs; what was read before the problem is stored, the problem itself is
 	// in the quarantine. Each reason ends by saying so, in parentheses.
@@ -462,18 +466,18 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 
 // resultMark is what a Result held at the start of a wave.
 type resultMark struct {
-	counts                                  Counts
-	skipped, changed, grown, broken, failed int
+	counts                                          Counts
+	skipped, changed, grown, reread, broken, failed int
 }
 
 func (r *Result) mark() resultMark {
-	return resultMark{r.Counts, len(r.Skipped), len(r.Changed), len(r.Grown), len(r.Broken), len(r.Failed)}
+	return resultMark{r.Counts, len(r.Skipped), len(r.Changed), len(r.Grown), len(r.Reread), len(r.Broken), len(r.Failed)}
 }
 
 // undo takes back what was added to r since m.
 func (r *Result) undo(m resultMark) {
 	r.Counts = m.counts
-	r.Skipped, r.Changed, r.Grown = r.Skipped[:m.skipped], r.Changed[:m.changed], r.Grown[:m.grown]
+	r.Skipped, r.Changed, r.Grown, r.Reread = r.Skipped[:m.skipped], r.Changed[:m.changed], r.Grown[:m.grown], r.Reread[:m.reread]
 	r.Broken, r.Failed = r.Broken[:m.broken], r.Failed[:m.failed]
 }
 
@@ -520,8 +524,32 @@ func (rd *reader) ingest(it item) error {
 	var from resume
 	var grown *lake.Source
 	var src lake.Source
+	format := w.o.formatKey()
 	if it.abs != source.Stdin {
 		prev, known := w.cat.SourceByPath(it.abs)
+		if known && prev.Stored == 0 && prev.Quarantined > 0 && prev.Format != format {
+			// Nothing of it is in the lake, so reading it whole cannot
+			// store a record twice.
+			sum, _, err := hashFile(it.path, -1, it.size)
+			if err != nil {
+				rd.failed(it, err)
+				return nil
+			}
+			if other, ok := w.claims.claim(sum, it.path); !ok {
+				rd.skip(it, lake.Source{}, "same content as "+other+", read in this run")
+				return nil
+			}
+			was := prev.Format
+			if was == "" {
+				was = "a format this catalog did not record"
+			}
+			w.mu.Lock()
+			w.res.Reread = append(w.res.Reread, SourceNote{it.path, fmt.Sprintf(
+				"read again from its first line: all %d of its lines were quarantined when it was read with %s", prev.Quarantined, was)})
+			w.mu.Unlock()
+			src.SHA256, src.Whole = sum, true
+			return rd.readSource(it, src, format, resume{}, nil)
+		}
 		if known && prev.Size == it.size && prev.ModTime.Equal(it.mtime) {
 			rd.skip(it, prev, "already ingested")
 			return nil
@@ -563,7 +591,15 @@ func (rd *reader) ingest(it item) error {
 		}
 		src.SHA256 = sum
 	}
-	src.Path, src.Size, src.ModTime = it.abs, it.size, it.mtime
+	return rd.readSource(it, src, format, from, grown)
+}
+
+// readSource reads source it from from (its first line when zero) and adds
+// src, completed with what it gave, to the wave's transaction. grown is the
+// catalog's entry of a source that has grown, nil for others.
+func (rd *reader) readSource(it item, src lake.Source, format string, from resume, grown *lake.Source) error {
+	w := rd.w
+	src.Path, src.Size, src.ModTime, src.Format = it.abs, it.size, it.mtime, format
 	c, lines, srcErr, err := rd.read(it, &from)
 	if err != nil {
 		return err
@@ -605,6 +641,10 @@ func (rd *reader) ingest(it item) error {
 			why = fmt.Sprintf(" (quarantined; the %d lines before it are read)", lines)
 		}
 		w.res.Broken = append(w.res.Broken, SourceNote{it.path, srcErr.Error() + why})
+	}
+	if srcErr == nil && c.stored == 0 && c.quarantined > 1 {
+		w.res.Notes = append(w.res.Notes, fmt.Sprintf("every line of %s was quarantined: if its lines have another layout, "+
+			"give it with --format (an ingest with another --format reads the file again)", it.path))
 	}
 	w.mu.Unlock()
 	return nil
@@ -896,4 +936,16 @@ func (rd *reader) flushQuarantine() error {
 	err := rd.w.txn.Quarantine(rd.qbuf, rd.qn)
 	rd.qbuf, rd.qn = rd.qbuf[:0], 0
 	return err
+}
+
+// formatKey names the format headerless lines are read with, as the catalog
+// records it for each source.
+func (o Options) formatKey() string {
+	switch {
+	case o.Guess:
+		return "auto"
+	case o.Format != nil:
+		return o.Format.String()
+	}
+	return flowlog.Default().String()
 }

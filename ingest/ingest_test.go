@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -656,5 +657,47 @@ func TestInputKinds(t *testing.T) {
 	qs := quarantined(t, data)
 	if len(qs) != 1 || qs[0].Source != "export.json" || qs[0].Line != 3 || qs[0].Raw != "not a record" {
 		t.Errorf("quarantine: %+v", qs)
+	}
+}
+
+// TestWrongFormatCorrected: a file ingested with the wrong --format has every
+// line quarantined; ingesting it again with the right one reads it again,
+// since nothing of it is in the lake, and then never again.
+func TestWrongFormatCorrected(t *testing.T) {
+	in, data := t.TempDir(), t.TempDir()
+	p := filepath.Join(in, "custom.log")
+	writeFile(t, p, []byte("10.0.0.1 10.0.0.2 443 1709251200 ACCEPT\n10.0.0.3 10.0.0.2 22 1709251260 REJECT\n"))
+	right := flowlog.MustFormat("${srcaddr} ${dstaddr} ${dstport} ${start} ${action}")
+	other := flowlog.MustFormat("${srcaddr} ${dstaddr} ${srcport} ${dstport} ${start} ${action}")
+	steps := []struct {
+		name   string
+		o      Options
+		want   Counts
+		reread int
+	}{
+		{"default format: every line quarantined", Options{}, Counts{RecordsRead: 2, RecordsQuarantined: 2, Sources: 1}, 0},
+		{"the same format again: skipped", Options{}, Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 1}, 0},
+		{"the right format: read again", Options{Format: right}, Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, 1},
+		{"stored now: skipped", Options{Format: right}, Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 1}, 0},
+		// Some records are in the lake: another format is no reason to
+		// read it again, which would store them twice.
+		{"another format after storing: skipped", Options{Format: other}, Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 1}, 0},
+	}
+	for i, s := range steps {
+		res := run(t, data, s.o, p)
+		if diff := cmp.Diff(s.want, counts(res)); diff != "" || len(res.Reread) != s.reread {
+			t.Errorf("step %d, %s (-want +got):\n%s\nreread %v", i+1, s.name, diff, res.Reread)
+		}
+		// The first run says what to do about it.
+		noted := slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "every line of "+p+" was quarantined") })
+		if noted != (i == 0) {
+			t.Errorf("step %d: notes %q", i+1, res.Notes)
+		}
+	}
+	if n := len(lakeKeys(t, data)); n != 2 {
+		t.Errorf("%d records in the lake, want 2", n)
+	}
+	if q := quarantined(t, data); len(q) != 2 {
+		t.Errorf("%d quarantined lines, want the 2 of the first run: %v", len(q), q)
 	}
 }

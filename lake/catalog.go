@@ -86,6 +86,13 @@ type Source struct {
 	TailStored bool  `json:"tail_stored,omitempty"`
 	// Error is why reading stopped early (a truncated gzip stream), if it did.
 	Error string `json:"error,omitempty"`
+	// Format is the format that headerless lines were read with: a format
+	// string, or "auto" when the layout was guessed. A source of which every
+	// line was quarantined is read again when a later ingest is given another.
+	Format string `json:"format,omitempty"`
+	// Whole marks a source read again from its first line: its entry
+	// replaces the one of the same path instead of adding to it.
+	Whole bool `json:"-"`
 }
 
 // QuarantineFile is one transaction's quarantined lines.
@@ -228,11 +235,14 @@ func (c *Catalog) hasTxn(id string) bool {
 // putSource adds or replaces a source entry.
 func (c *Catalog) putSource(s Source) {
 	if i, ok := c.sources[s.Path]; ok && s.Path != "-" {
-		// A grown file: the new entry covers the old one's lines too.
 		old := c.Sources[i]
-		s.Records += old.Records
-		s.Stored += old.Stored
-		s.Quarantined += old.Quarantined
+		if !s.Whole {
+			// A grown file: the new entry covers the old one's lines too.
+			s.Records += old.Records
+			s.Stored += old.Stored
+			s.Quarantined += old.Quarantined
+		}
+		s.Whole = false
 		delete(c.hashes, old.SHA256)
 		c.Sources[i] = s
 		if s.SHA256 != "" {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,7 +126,7 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	for _, n := range res.Notes {
 		noticef("note: %s", n)
 	}
-	for _, s := range res.Grown {
+	for _, s := range slices.Concat(res.Grown, res.Reread) {
 		noticef("%s: %s", s.Path, s.Reason)
 	}
 	for _, s := range res.Broken {
