@@ -1,9 +1,11 @@
 package enrich
 
 import (
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -49,12 +51,22 @@ func TestParseThreatList(t *testing.T) {
 }
 
 func TestParseThreatListErrors(t *testing.T) {
-	for _, c := range []struct{ in, want string }{
-		{"1.2.3.4\n  evil.example.com # domain\n", `bad.txt:2:3: "evil.example.com" is not an IP address or CIDR`},
-		{"1.2.3.4/33\n", `bad.txt:1:1: "1.2.3.4/33" is not an IP address or CIDR`},
-		{"# ok\n\n300.1.1.1\n", `bad.txt:3:1: "300.1.1.1"`},
+	for _, c := range []struct {
+		in, want string
+		readErr  error // after in, as a truncated gzip stream ends
+	}{
+		{"1.2.3.4\n  evil.example.com # domain\n", `bad.txt:2:3: "evil.example.com" is not an IP address or CIDR`, nil},
+		{"1.2.3.4/33\n", `bad.txt:1:1: "1.2.3.4/33" is not an IP address or CIDR`, nil},
+		{"# ok\n\n300.1.1.1\n", `bad.txt:3:1: "300.1.1.1"`, nil},
+		// The cut-off last line is not the problem: the damaged file is.
+		{"1.2.3.4\n5.6.", `unexpected EOF`, io.ErrUnexpectedEOF},
+		{"1.2.3.4\n10.0.0.0/1", `unexpected EOF`, io.ErrUnexpectedEOF},
 	} {
-		_, err := ParseThreatList("bad.txt", strings.NewReader(c.in))
+		var r io.Reader = strings.NewReader(c.in)
+		if c.readErr != nil {
+			r = io.MultiReader(r, iotest.ErrReader(c.readErr))
+		}
+		_, err := ParseThreatList("bad.txt", r)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("ParseThreatList(%q) = %v, want %q", c.in, err, c.want)
 		}

@@ -86,6 +86,11 @@ func ParseThreatList(path string, r io.Reader) (*ThreatList, error) {
 		}
 		p, err := parseEntry(field)
 		if err != nil {
+			// A truncated (gzip) file ends in a cut-off line: name the
+			// damage, not the fragment.
+			if !sc.Scan() && sc.Err() != nil {
+				return nil, fmt.Errorf("read threat list %s:%d: %w", path, line, sc.Err())
+			}
 			return nil, fmt.Errorf("%s:%d:%d: %q is not an IP address or CIDR (want e.g. 203.0.113.7 or 203.0.113.0/24; # or ; starts a comment)",
 				path, line, lead+1, field)
 		}
