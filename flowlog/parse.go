@@ -110,10 +110,6 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 			}
 		}
 	}
-	// Values are checked for control characters and bytes that are not UTF-8
-	// only when the line has a byte outside printable ASCII, which flow-log
-	// lines almost never do.
-	ascii := printableASCII(line)
 	i := 0
 	for n, st := range plan {
 		for i < len(line) && line[i] == ' ' {
@@ -155,7 +151,11 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		tok := line[start:i]
 		if st.kind == kindUnknown {
-			if !ascii {
+			// Text values are looked at byte by byte for control
+			// characters and bytes that are not UTF-8 only when they are
+			// not printable ASCII, which flow-log values almost never are.
+			// Numbers and addresses are checked by their own parsers.
+			if !printableASCII(tok) {
 				if k, msg := badText(tok); msg != "" {
 					return &ParseError{Col: start + k + 1, Field: p.f.Fields[n].Name, Msg: msg}
 				}
@@ -171,7 +171,7 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		}
 		switch st.kind {
 		case kindString:
-			if !ascii {
+			if !printableASCII(tok) {
 				if k, msg := badText(tok); msg != "" {
 					return p.fieldError(start+k, st.id, msg)
 				}
@@ -324,7 +324,7 @@ func printableASCII(b []byte) bool {
 		b = b[8:]
 	}
 	for _, c := range b {
-		if c < 0x20 || c >= 0x7f {
+		if c-0x20 >= 0x7f-0x20 { // below 0x20 wraps around
 			return false
 		}
 	}
