@@ -162,8 +162,9 @@ type Alert struct {
 	LastSeen  time.Time `json:"last_seen"`
 	// Count is how many firings of the rule this alert aggregates (as
 	// GuardDuty's finding count). A firing wholly inside the alert's known
-	// span adds nothing, so re-running a detection over the same data does
-	// not inflate it.
+	// span adds nothing, and one that covers the whole known span and more
+	// recounts it, so re-running a detection over the same or a wider range
+	// does not inflate it.
 	Count int64 `json:"count"`
 	// Evidence holds the numbers that tripped the rule (bytes, ports, baseline…).
 	// Values are JSON values; after a round through the store numbers are float64.

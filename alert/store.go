@@ -386,7 +386,14 @@ var errNoChange = errors.New("no change")
 // reports whether e went from suppressed back to open.
 func merge(e, n *Alert, sups []Suppression, now time.Time) (reopened bool) {
 	extends := n.LastSeen.After(e.LastSeen) || n.FirstSeen.Before(e.FirstSeen)
-	if extends {
+	switch {
+	case !extends:
+	case !n.FirstSeen.After(e.FirstSeen):
+		// The firing covers the whole known span and more: a re-run over a
+		// wider range (detect --since every hour, --follow's lookback) has
+		// counted the known firings again, so it replaces the count.
+		e.Count = max(e.Count, n.Count)
+	default:
 		e.Count += n.Count
 	}
 	if n.FirstSeen.Before(e.FirstSeen) {

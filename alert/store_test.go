@@ -86,6 +86,21 @@ func TestStoreUpsert(t *testing.T) {
 			want: []brief{{"scan", "10.0.0.5", "", 0, 10 * time.Minute, 1, StatusOpen, "ports=100"}},
 		},
 		{
+			// detect --since 2h every hour, and --follow with its lookback,
+			// evaluate the known part of an incident again: a firing over
+			// the whole known span and more recounts it.
+			name: "a re-run over a wider range recounts the incident instead of adding to it",
+			steps: []step{
+				{fire: []Alert{withCount(fire("scan", "10.0.0.5", "", 0, 20*time.Minute, ev(100)), 2)},
+					wantCreated: []brief{{"scan", "10.0.0.5", "", 0, 20 * time.Minute, 2, StatusOpen, "ports=100"}}},
+				{fire: []Alert{withCount(fire("scan", "10.0.0.5", "", 0, 30*time.Minute, ev(150)), 3)},
+					wantUpdated: []brief{{"scan", "10.0.0.5", "", 0, 30 * time.Minute, 3, StatusOpen, "ports=150"}}},
+				{fire: []Alert{withCount(fire("scan", "10.0.0.5", "", 40*time.Minute, 50*time.Minute, ev(200)), 1)},
+					wantUpdated: []brief{{"scan", "10.0.0.5", "", 0, 50 * time.Minute, 4, StatusOpen, "ports=200"}}},
+			},
+			want: []brief{{"scan", "10.0.0.5", "", 0, 50 * time.Minute, 4, StatusOpen, "ports=200"}},
+		},
+		{
 			name: "a firing after the window is a new incident",
 			steps: []step{
 				{fire: []Alert{fire("scan", "10.0.0.5", "", 0, 10*time.Minute, nil)},
@@ -211,13 +226,15 @@ func TestStoreUpsert(t *testing.T) {
 				{suppress: &Suppression{Rule: "scan", Until: t0.Add(25 * time.Hour)}},
 				{fire: []Alert{fire("scan", "10.0.0.5", "", 0, time.Minute, nil)},
 					wantCreated: []brief{{"scan", "10.0.0.5", "", 0, time.Minute, 1, StatusSuppressed, ""}}},
+				// Each firing covers the known span and more: the same
+				// window evaluated again as its data grows, one firing.
 				{fire: []Alert{fire("scan", "10.0.0.5", "", 0, 2*time.Minute, nil)},
-					wantUpdated: []brief{{"scan", "10.0.0.5", "", 0, 2 * time.Minute, 2, StatusSuppressed, ""}}},
+					wantUpdated: []brief{{"scan", "10.0.0.5", "", 0, 2 * time.Minute, 1, StatusSuppressed, ""}}},
 				{advance: 2 * time.Hour},
 				{fire: []Alert{fire("scan", "10.0.0.5", "", 0, 3*time.Minute, nil)},
-					wantCreated: []brief{{"scan", "10.0.0.5", "", 0, 3 * time.Minute, 3, StatusOpen, ""}}},
+					wantCreated: []brief{{"scan", "10.0.0.5", "", 0, 3 * time.Minute, 1, StatusOpen, ""}}},
 			},
-			want: []brief{{"scan", "10.0.0.5", "", 0, 3 * time.Minute, 3, StatusOpen, ""}},
+			want: []brief{{"scan", "10.0.0.5", "", 0, 3 * time.Minute, 1, StatusOpen, ""}},
 		},
 	}
 	for _, tt := range tests {
@@ -281,6 +298,11 @@ func TestStoreUpsert(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withCount(a Alert, n int64) Alert {
+	a.Count = n
+	return a
 }
 
 func withWindow(a Alert, w time.Duration) Alert { a.Window = w; return a }
