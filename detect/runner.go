@@ -343,7 +343,10 @@ func (r *Runner) value(rl *Rule, x ref, sp span, size int64) (string, error) {
 	case "external":
 		return fmt.Sprintf("(%s IS NOT NULL AND NOT %s)", x.arg, prefixPredicate(x.arg, r.o.Internal)), nil
 	case "threat":
-		return prefixPredicate(x.arg, r.threat.Prefixes()), nil
+		// The estate's own networks are never matches: feeds such as
+		// FireHOL level1 list the private ranges as bogons, which would
+		// make every internal connection a threat-list hit.
+		return fmt.Sprintf("(%s AND NOT %s)", prefixPredicate(x.arg, r.threat.Prefixes()), prefixPredicate(x.arg, r.o.Internal)), nil
 	case "allow":
 		return allowPredicate(rl.Allow), nil
 	}
@@ -612,10 +615,11 @@ func allowedAddr(s *enrich.PrefixSet, addr string) bool {
 
 // threatEvidence names the threat-list entry an alert's src or dst matched.
 func (r *Runner) threatEvidence(a *alert.Alert) {
+	internal := enrich.NewPrefixSet(r.o.Internal)
 	for _, side := range []struct{ key, addr string }{{"src", a.Src}, {"dst", a.Dst}} {
 		ip, err := netip.ParseAddr(side.addr)
-		if err != nil {
-			continue
+		if err != nil || internal.Contains(ip) {
+			continue // the estate's own addresses never match (see value)
 		}
 		for _, tl := range r.o.ThreatLists {
 			if e, ok := tl.Match(ip); ok {
