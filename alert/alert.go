@@ -171,6 +171,11 @@ type Alert struct {
 	Evidence map[string]any `json:"evidence"`
 	// MITRE lists MITRE ATT&CK technique ids (T1046, T1110.001…).
 	MITRE []string `json:"mitre"`
+	// Key tells apart incidents of one rule with the same src and dst: the
+	// values of the rule's other group-by columns, such as the flow log of a
+	// delivery gap or the interface gone quiet (JSON "key", omitted when
+	// empty, as it is for most rules).
+	Key string `json:"key,omitempty"`
 
 	// Status is the handling state; Store.Upsert sets it.
 	Status Status `json:"status"`
@@ -267,7 +272,12 @@ func (a *Alert) Normalize() error {
 	}
 	a.Evidence = ev
 	if a.ID == "" {
-		a.ID = NewID(a.Rule, a.Src, a.Dst, a.FirstSeen, a.window())
+		dst := a.Dst
+		if a.Key != "" {
+			// Alerts without a key keep the ids NewID documents.
+			dst += "\x00" + a.Key
+		}
+		a.ID = NewID(a.Rule, a.Src, dst, a.FirstSeen, a.window())
 	}
 	return nil
 }
@@ -304,6 +314,7 @@ type alertJSON struct {
 	Count       int64          `json:"count"`
 	Evidence    map[string]any `json:"evidence"`
 	MITRE       []string       `json:"mitre"`
+	Key         string         `json:"key,omitempty"`
 	Status      Status         `json:"status,omitempty"`
 	AckedBy     string         `json:"acked_by,omitempty"`
 	AckedAt     string         `json:"acked_at,omitempty"`
@@ -332,7 +343,7 @@ func (a Alert) MarshalJSON() ([]byte, error) {
 		ID: a.ID, Rule: a.Rule, Category: a.Category, Severity: a.Severity, Title: a.Title,
 		Src: nullable(a.Src), Dst: nullable(a.Dst),
 		FirstSeen: rfc3339(a.FirstSeen), LastSeen: rfc3339(a.LastSeen),
-		Count: a.Count, Evidence: a.Evidence, MITRE: a.MITRE,
+		Count: a.Count, Evidence: a.Evidence, MITRE: a.MITRE, Key: a.Key,
 		Status: a.Status, AckedBy: a.AckedBy, AckedAt: rfc3339(a.AckedAt), Note: a.Note,
 		Suppression: a.Suppression,
 	}
@@ -353,7 +364,7 @@ func (a *Alert) UnmarshalJSON(b []byte) error {
 	}
 	out := Alert{
 		ID: w.ID, Rule: w.Rule, Category: w.Category, Severity: w.Severity, Title: w.Title,
-		Count: w.Count, Evidence: w.Evidence, MITRE: w.MITRE, Status: w.Status,
+		Count: w.Count, Evidence: w.Evidence, MITRE: w.MITRE, Key: w.Key, Status: w.Status,
 		AckedBy: w.AckedBy, Note: w.Note, Suppression: w.Suppression,
 	}
 	if w.Src != nil {

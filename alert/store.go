@@ -268,7 +268,7 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func incidentKey(a *Alert) string { return a.Rule + "\x00" + a.Src + "\x00" + a.Dst }
+func incidentKey(a *Alert) string { return a.Rule + "\x00" + a.Src + "\x00" + a.Dst + "\x00" + a.Key }
 
 // Upsert records firings of rules. A firing of the same rule for the same src
 // and dst whose time span overlaps an existing alert's span, or falls within

@@ -101,6 +101,19 @@ func TestStoreUpsert(t *testing.T) {
 			want: []brief{{"scan", "10.0.0.5", "", 0, 50 * time.Minute, 4, StatusOpen, "ports=200"}},
 		},
 		{
+			// Rules without src and dst (a flow log's gap, an interface gone
+			// quiet) tell their incidents apart by Key.
+			name: "the same rule, src and dst with different keys are separate incidents",
+			steps: []step{
+				{fire: []Alert{withKey(fire("gap", "", "", 0, 10*time.Minute, map[string]any{"flow_log": "vpc-a"}), "vpc-a"),
+					withKey(fire("gap", "", "", 0, 10*time.Minute, map[string]any{"flow_log": "vpc-b"}), "vpc-b")},
+					wantCreated: []brief{{"gap", "", "", 0, 10 * time.Minute, 1, StatusOpen, "flow_log=vpc-a"}, {"gap", "", "", 0, 10 * time.Minute, 1, StatusOpen, "flow_log=vpc-b"}}},
+				{fire: []Alert{withKey(fire("gap", "", "", 5*time.Minute, 20*time.Minute, map[string]any{"flow_log": "vpc-b"}), "vpc-b")},
+					wantUpdated: []brief{{"gap", "", "", 0, 20 * time.Minute, 2, StatusOpen, "flow_log=vpc-b"}}},
+			},
+			want: []brief{{"gap", "", "", 0, 20 * time.Minute, 2, StatusOpen, "flow_log=vpc-b"}, {"gap", "", "", 0, 10 * time.Minute, 1, StatusOpen, "flow_log=vpc-a"}},
+		},
+		{
 			name: "a firing after the window is a new incident",
 			steps: []step{
 				{fire: []Alert{fire("scan", "10.0.0.5", "", 0, 10*time.Minute, nil)},
@@ -298,6 +311,11 @@ func TestStoreUpsert(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withKey(a Alert, k string) Alert {
+	a.Key = k
+	return a
 }
 
 func withCount(a Alert, n int64) Alert {

@@ -553,10 +553,17 @@ func (r *Runner) firings(rl *Rule, res *engine.Result, sp span) ([]firing, error
 		}
 		a.Title = titleText(rl.Title, &a, c.names, row)
 		var key strings.Builder
+		var extra []string
 		for _, i := range c.group {
 			key.WriteString(fmt.Sprint(row[i]))
 			key.WriteByte(0)
+			// Group-by columns other than the addresses and times tell
+			// this rule's incidents apart in the alert store too.
+			if i != c.src && i != c.dst && i != c.first && i != c.last {
+				extra = append(extra, cellText(row[i]))
+			}
 		}
+		a.Key = strings.Join(extra, " ")
 		out = append(out, firing{a: a, key: key.String()})
 	}
 	return out, nil

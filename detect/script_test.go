@@ -217,8 +217,19 @@ func runScript(t *testing.T, path string) {
 				t.Fatalf("%s:%d: %v", path, b.line, err)
 			}
 			var got []string
+			ids := map[string]string{}
 			for _, a := range rp.Alerts {
 				got = append(got, strings.Join([]string{a.Rule, a.Severity.String(), orDash(a.Src), orDash(a.Dst)}, " "))
+				// Each incident has an id of its own, also when rules that
+				// tell incidents apart by other columns (a flow log, an
+				// interface) have neither src nor dst.
+				if err := a.Normalize(); err != nil {
+					t.Fatalf("%s:%d: %v", path, b.line, err)
+				}
+				if other, dup := ids[a.ID]; dup {
+					t.Errorf("%s:%d: two alerts have id %s:\n%s\n%s", path, b.line, a.ID, other, a.Line())
+				}
+				ids[a.ID] = a.Line()
 			}
 			slices.Sort(got)
 			got = slices.Compact(got)
