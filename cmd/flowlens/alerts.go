@@ -122,14 +122,14 @@ func writeAlerts(format string, as []alert.Alert) error {
 		return writeResult(g.stdout, "table", rs)
 	}
 	rs.Columns = []string{"id", "rule", "category", "severity", "title", "src", "dst", "first_seen", "last_seen", "count",
-		"evidence", "mitre", "status", "acked_by", "acked_at", "note", "suppression"}
+		"evidence", "mitre", "key", "status", "acked_by", "acked_at", "note", "suppression"}
 	for _, a := range as {
 		var ev, mitre any = a.Evidence, a.MITRE
 		if format == "csv" {
 			ev, mitre = a.EvidenceText(), strings.Join(a.MITRE, " ")
 		}
 		rs.Rows = append(rs.Rows, []any{a.ID, a.Rule, a.Category, a.Severity.String(), a.Title, nullText(a.Src), nullText(a.Dst),
-			a.FirstSeen, a.LastSeen, a.Count, ev, mitre, string(a.Status), nullText(a.AckedBy), timeOrNil(a.AckedAt),
+			a.FirstSeen, a.LastSeen, a.Count, ev, mitre, nullText(a.Key), string(a.Status), nullText(a.AckedBy), timeOrNil(a.AckedAt),
 			nullText(a.Note), nullText(a.Suppression)})
 	}
 	return writeResult(g.stdout, format, rs)

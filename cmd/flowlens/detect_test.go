@@ -168,6 +168,16 @@ func TestDetectCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	emptyList := writeFile(t, "empty.netset", []byte("# nothing listed today\n"))
+	// An interface that reports only NODATA for an hour: an alert told
+	// apart by its interface (key), not by src and dst.
+	var nodata strings.Builder
+	for i := range 12 {
+		fmt.Fprintf(&nodata, "2 123456789012 eni-0f0f0f0f0f0f0f0f0 - - - - - - - %d %d - NODATA\n", 1709251200+i*300, 1709251260+i*300)
+	}
+	quietData := t.TempDir()
+	if _, err := ingest.Files(ctx, quietData, []string{writeFile(t, "quiet.log", []byte(nodata.String()))}, ingest.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	insRules := t.TempDir()
 	os.WriteFile(filepath.Join(insRules, "rejects.yaml"), []byte(`id: insights-rejects
 title: "Rejected source {srcaddr}: {rejects} records"
@@ -223,6 +233,10 @@ query: |
 			[]string{"--timeout: -1s is not a positive duration"}, nil},
 		{"empty threat list", []string{"detect", "--data", data, "--no-state", "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "--threat-list", emptyList}, 0, nil,
 			[]string{"rule threat-intel-match skipped: the threat lists (" + emptyList + ") hold no addresses"}, nil},
+		{"record a keyed alert", []string{"detect", "--data", quietData, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "-o", "ndjson"}, 0,
+			[]string{`"rule":"flow-log-nodata"`, `"key":"eni-0f0f0f0f0f0f0f0f0"`}, nil, nil},
+		{"alerts list shows the key", []string{"alerts", "list", "--data", quietData, "-o", "json"}, 0,
+			[]string{`"mitre","key","status"`, `[],"eni-0f0f0f0f0f0f0f0f0","open"`}, nil, nil},
 		{"from after now", []string{"detect", "--data", data, "--no-state", "--from", "2999-01-01T00:00:00Z"}, 2, nil,
 			[]string{"--from 2999-01-01T00:00:00Z is after now"}, nil},
 		{"undelivered alerts fail the run", []string{"detect", "--data", sinkData, "--config", deadSink, "--from", "2024-03-01T00:00:00Z", "--to", "2024-03-02T00:00:00Z", "-o", "ndjson"}, 1,
