@@ -311,24 +311,32 @@ func scanIPv4(line []byte, i int) (netip.Addr, int, bool) {
 }
 
 // printableASCII reports whether every byte of b is printable ASCII (0x20 to
-// 0x7e), eight bytes at a time.
+// 0x7e), eight bytes at a time; the last eight overlap the ones before.
 func printableASCII(b []byte) bool {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	var bad uint64
-	for len(b) >= 8 {
-		w := binary.LittleEndian.Uint64(b)
-		// A byte with its high bit set is bad itself (whatever the carries
-		// then do to the other bytes). Below 0x80, no byte carries: +1 sets
-		// the high bit of 0x7f alone, and +0x60 leaves it clear below 0x20.
-		bad |= w | (w + lo) | ^(w + 0x60*lo)
-		b = b[8:]
-	}
-	for _, c := range b {
-		if c-0x20 >= 0x7f-0x20 { // below 0x20 wraps around
-			return false
+	if len(b) < 8 {
+		for _, c := range b {
+			if c-0x20 >= 0x7f-0x20 { // below 0x20 wraps around
+				return false
+			}
 		}
+		return true
 	}
-	return bad&hi == 0
+	bad := asciiWord(binary.LittleEndian.Uint64(b[len(b)-8:]))
+	for ; len(b) >= 8; b = b[8:] {
+		bad |= asciiWord(binary.LittleEndian.Uint64(b))
+	}
+	return bad&(0x80*asciiLo) == 0
+}
+
+const asciiLo = 0x0101010101010101
+
+// asciiWord has the high bit of each byte of w set that is not printable
+// ASCII, or any of them when w has a byte with its high bit set: such a byte
+// is bad itself, whatever the carries do to the others. Below 0x80 no byte
+// carries: +1 sets the high bit of 0x7f alone, and +0x60 leaves it clear
+// below 0x20.
+func asciiWord(w uint64) uint64 {
+	return w | (w + asciiLo) | ^(w + 0x60*asciiLo)
 }
 
 // badText returns the offset in tok of the first byte that cannot be in a text
