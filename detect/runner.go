@@ -35,6 +35,10 @@ type Options struct {
 	Parallel int
 	// Timeout bounds each query; zero means engine.DefaultTimeout.
 	Timeout time.Duration
+	// OnRule, when set, is called as each rule of a run finishes, from the
+	// goroutine that ran it (so possibly from several at once), for
+	// progress.
+	OnRule func(RuleResult)
 }
 
 // Runner evaluates rules over time ranges of one engine's lake.
@@ -145,6 +149,9 @@ func (r *Runner) Run(ctx context.Context, from, to time.Time) *Report {
 			alerts[i] = r.runRule(ctx, rl, from, to, res)
 			res.Alerts = len(alerts[i])
 			res.Elapsed = time.Since(began)
+			if r.o.OnRule != nil {
+				r.o.OnRule(*res)
+			}
 			if res.Err != nil {
 				slog.Warn("rule failed", "rule", rl.ID, "err", res.Err)
 			} else {

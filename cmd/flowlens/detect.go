@@ -10,9 +10,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/flowlens/flowlens/alert"
@@ -317,7 +319,10 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer eng.Close()
-	runner := detect.NewRunner(eng, rules, detect.Options{ThreatLists: tls, Insights: insightsCompiler, Parallel: f.parallel, Timeout: f.timeout})
+	// A bar of the rules done, on a terminal; a continuous run prints its
+	// changes between passes instead.
+	progress := &ruleProgress{show: g.stderrIsTerminal() && !f.follow}
+	runner := detect.NewRunner(eng, rules, detect.Options{ThreatLists: tls, Insights: insightsCompiler, Parallel: f.parallel, Timeout: f.timeout, OnRule: progress.done})
 
 	var store *alert.Store
 	var disp *alert.Dispatcher
@@ -339,7 +344,9 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 
 	var all []alert.Alert
 	pass := func(ctx context.Context, from, to time.Time) error {
+		progress.start(len(runner.Rules()))
 		rp := runner.Run(ctx, from, to)
+		progress.finish()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -603,4 +610,48 @@ func shortDuration(d time.Duration) string {
 		return strconv.Itoa(int(d/time.Minute)) + "m"
 	}
 	return d.String()
+}
+
+// ruleProgress draws a bar of the rules a detect pass has finished.
+type ruleProgress struct {
+	show bool
+	mu   sync.Mutex
+	bar  *progressbar.ProgressBar
+}
+
+func (p *ruleProgress) start(rules int) {
+	if !p.show {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bar = progressbar.NewOptions(rules,
+		progressbar.OptionSetWriter(g.stderr),
+		progressbar.OptionSetDescription("rules"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowDescriptionAtLineEnd(),
+		progressbar.OptionClearOnFinish(),
+	)
+	_ = p.bar.RenderBlank()
+}
+
+// done counts a finished rule; the runner calls it from several goroutines.
+func (p *ruleProgress) done(rr detect.RuleResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Describe(rr.Rule.ID)
+		_ = p.bar.Add(1)
+	}
+}
+
+func (p *ruleProgress) finish() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		p.bar = nil
+	}
 }
