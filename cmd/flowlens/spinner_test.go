@@ -1,35 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer that the spinner's goroutine and the test
-// can share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestSpinner(t *testing.T) {
 	t.Run("quick work shows nothing", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncBuffer
 		stop := startSpinner(&w, "querying", time.Hour)
 		stop()
 		stop() // a second stop is harmless
@@ -38,7 +17,7 @@ func TestSpinner(t *testing.T) {
 		}
 	})
 	t.Run("slow work shows the spinner, then clears it", func(t *testing.T) {
-		var w lockedBuffer
+		var w syncBuffer
 		stop := startSpinner(&w, "querying", 0)
 		deadline := time.Now().Add(5 * time.Second)
 		for !strings.Contains(w.String(), "querying") && time.Now().Before(deadline) {
