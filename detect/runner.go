@@ -39,6 +39,9 @@ type Options struct {
 	// goroutine that ran it (so possibly from several at once), for
 	// progress.
 	OnRule func(RuleResult)
+
+	// inlineThreat overrides defaultInlineThreat (tests run both paths).
+	inlineThreat int
 }
 
 // Runner evaluates rules over time ranges of one engine's lake.
@@ -250,13 +253,22 @@ func (r *Runner) runRule(ctx context.Context, rl *Rule, from, to time.Time, res 
 			spans = append(spans, span{from: time.Unix(w, 0).UTC(), to: time.Unix(w+size, 0).UTC()})
 		}
 	}
+	var hits *threatHits
+	if usesThreat && r.threat.Len() > r.inlineThreat() && len(spans) > 0 {
+		h, err := r.lookupThreats(ctx, spans[0].from.Add(-rl.Baseline), spans[len(spans)-1].to)
+		if err != nil {
+			res.Err = fmt.Errorf("rule %s: match the threat lists: %w", rl.ID, err)
+			return nil
+		}
+		hits = h
+	}
 	var rows []firing
 	for _, sp := range spans {
 		if ctx.Err() != nil {
 			res.Err = fmt.Errorf("rule %s: %w", rl.ID, ctx.Err())
 			return nil
 		}
-		q, exp, err := r.render(rl, refs, sp, size)
+		q, exp, err := r.render(rl, refs, sp, size, hits)
 		if err != nil {
 			res.Err = err
 			return nil
@@ -297,9 +309,13 @@ func floorDiv(a, b int64) int64 {
 }
 
 // render substitutes the rule's parameters for one span and, for Insights
-// rules, compiles the result to SQL.
-func (r *Runner) render(rl *Rule, refs []ref, sp span, size int64) (string, *expansion, error) {
+// rules, compiles the result to SQL. hits, when set, are the threat-list
+// matches {{threat(col)}} tests against (see lookupThreats).
+func (r *Runner) render(rl *Rule, refs []ref, sp span, size int64, hits *threatHits) (string, *expansion, error) {
 	exp, err := expand(rl.Query, refs, func(x ref) (string, error) {
+		if x.name == "threat" && hits != nil {
+			return hits.predicate(x.arg), nil
+		}
 		return r.value(rl, x, sp, size)
 	})
 	if err != nil {

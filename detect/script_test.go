@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowlens/flowlens/alert"
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/enrich"
 	"github.com/flowlens/flowlens/flowlog"
@@ -231,6 +232,17 @@ func runScript(t *testing.T, path string) {
 				}
 				ids[a.ID] = a.Line()
 			}
+			if len(threats) > 0 {
+				// The same run with the threat lists matched in Go
+				// (lookupThreats) instead of in SQL: identical alerts.
+				again := NewRunner(eng, rules, Options{ThreatLists: threats, inlineThreat: -1}).Run(ctx, b.from, b.to)
+				if err := again.Err(); err != nil {
+					t.Fatalf("%s:%d: threat lookup: %v", path, b.line, err)
+				}
+				if d := cmp.Diff(alertLines(rp.Alerts), alertLines(again.Alerts)); d != "" {
+					t.Errorf("%s:%d: threat lists matched in Go, not SQL (-SQL +Go):\n%s", path, b.line, d)
+				}
+			}
 			slices.Sort(got)
 			got = slices.Compact(got)
 			want := slices.Clone(b.want)
@@ -244,6 +256,16 @@ func runScript(t *testing.T, path string) {
 			}
 		}
 	}
+}
+
+// alertLines is each alert as its JSON line, sorted.
+func alertLines(as []alert.Alert) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Line())
+	}
+	slices.Sort(out)
+	return out
 }
 
 // TestScripts runs every detection script under testdata.
