@@ -71,6 +71,11 @@ type Options struct {
 	MemoryLimit int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Names maps local files given to Run to the names they are ingested
+	// under: recorded in the catalog, reported and quarantined as (a
+	// downloaded S3 object's s3://bucket/key). The file's modification time
+	// is recorded as the object's, so the caller sets it.
+	Names map[string]string
 }
 
 // Progress receives the progress of an ingest. Its methods are called from
@@ -150,8 +155,17 @@ func Files(ctx context.Context, dataDir string, paths []string, o Options) (Coun
 type item struct {
 	path  string // as given
 	abs   string // catalog key: absolute path, or "-"
+	file  string // the local file to read, when it is not path (Options.Names)
 	size  int64
 	mtime time.Time
+}
+
+// local is the file to read.
+func (it item) local() string {
+	if it.file != "" {
+		return it.file
+	}
+	return it.path
 }
 
 // Run ingests the named files ("-" for standard input; callers expand folders
@@ -182,7 +196,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 		defer debug.SetMemoryLimit(old)
 	}
 	res := &Result{}
-	items, total, err := plan(dataDir, paths, res)
+	items, total, err := planNamed(dataDir, paths, o.Names, res)
 	if err != nil {
 		return res, err
 	}
@@ -196,7 +210,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 		o.Progress.Start(total)
 		defer o.Progress.Finish()
 	}
-	claims := &claims{m: map[string]string{}}
+	claims := &claims{m: map[string]item{}}
 	for len(items) > 0 {
 		// One wave: sources up to TxnBytes (at least one).
 		n, size := 0, int64(0)
@@ -245,6 +259,11 @@ func managedByFlowlens(data, abs string) bool {
 // plan turns paths into items, dropping repeats and the data folder's own
 // files, and recording sources that cannot be opened.
 func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
+	return planNamed(dataDir, paths, nil, res)
+}
+
+// planNamed is plan with the names of Options.Names.
+func planNamed(dataDir string, paths []string, names map[string]string, res *Result) ([]item, int64, error) {
 	seen := map[string]bool{}
 	data, err := filepath.Abs(dataDir)
 	if err != nil {
@@ -268,19 +287,24 @@ func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 	var total int64
 	for _, p := range paths {
 		it := item{path: p, abs: p, size: -1}
+		if name, ok := names[p]; ok {
+			it.path, it.abs, it.file = name, name, p
+		}
 		if p != source.Stdin {
-			abs, err := filepath.Abs(p)
-			if err != nil {
-				return nil, 0, fmt.Errorf("resolve %s: %w", p, err)
-			}
-			it.abs = abs
-			if ours(abs) {
-				inData++
-				continue
+			if it.file == "" {
+				abs, err := filepath.Abs(p)
+				if err != nil {
+					return nil, 0, fmt.Errorf("resolve %s: %w", p, err)
+				}
+				it.abs = abs
+				if ours(abs) {
+					inData++
+					continue
+				}
 			}
 			st, err := os.Stat(p)
 			if err != nil {
-				res.Failed = append(res.Failed, SourceNote{p, err.Error()})
+				res.Failed = append(res.Failed, SourceNote{it.path, err.Error()})
 				continue
 			}
 			it.size, it.mtime = st.Size(), st.ModTime().UTC()
@@ -307,17 +331,17 @@ func plan(dataDir string, paths []string, res *Result) ([]item, int64, error) {
 // given together are stored once.
 type claims struct {
 	mu sync.Mutex
-	m  map[string]string
+	m  map[string]item
 }
 
-func (c *claims) claim(sum, path string) (other string, ok bool) {
+func (c *claims) claim(sum string, it item) (other item, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p, dup := c.m[sum]; dup {
 		return p, false
 	}
-	c.m[sum] = path
-	return "", true
+	c.m[sum] = it
+	return item{}, true
 }
 
 // wave is the state shared by the goroutines of one transaction.
@@ -335,6 +359,10 @@ type wave struct {
 	res     *Result
 	records int64
 	notes   map[string]bool
+	// added are the sources read in this wave, by catalog key; copies are
+	// the sources skipped as copies of sources read in this run.
+	added  map[string]lake.Source
+	copies []pendingCopy
 }
 
 func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Result, cl *claims) (err error) {
@@ -353,7 +381,7 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	}
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	w := &wave{ctx: wctx, cancel: cancel, o: o, cat: l.Catalog(), txn: txn, claims: cl, flushc: make(chan *lake.Batch), res: res, notes: map[string]bool{}}
+	w := &wave{ctx: wctx, cancel: cancel, o: o, cat: l.Catalog(), txn: txn, claims: cl, flushc: make(chan *lake.Batch), res: res, notes: map[string]bool{}, added: map[string]lake.Source{}}
 	for _, n := range res.Notes {
 		w.notes[n] = true
 	}
@@ -407,6 +435,9 @@ func runWave(ctx context.Context, l *lake.Lake, items []item, o Options, res *Re
 	}
 	close(jobs)
 	wg.Wait()
+	if wctx.Err() == nil {
+		w.recordCopies()
+	}
 
 	// What the readers still hold: merge each day's small remainders so the
 	// last files of a wave are not tiny (copying large ones costs more than
@@ -527,47 +558,66 @@ func (rd *reader) ingest(it item) error {
 	format := w.o.formatKey()
 	if it.abs != source.Stdin {
 		prev, known := w.cat.SourceByPath(it.abs)
-		if known && prev.Stored == 0 && prev.Quarantined > 0 && prev.Format != format {
-			// Nothing of it is in the lake, so reading it whole cannot
-			// store a record twice.
-			sum, _, err := hashFile(it.path, -1, it.size)
+		if known && prev.Rereadable(format) {
+			// Nothing that it read itself is in the lake, so reading it
+			// again cannot store a record twice.
+			sum, _, err := hashFile(it.local(), -1, it.size)
 			if err != nil {
 				rd.failed(it, err)
 				return nil
 			}
-			if other, ok := w.claims.claim(sum, it.path); !ok {
-				rd.skip(it, lake.Source{}, "same content as "+other+", read in this run")
+			if other, ok := w.claims.claim(sum, it); !ok {
+				rd.copyInRun(it, sum, other)
 				return nil
 			}
 			was := prev.Format
 			if was == "" {
 				was = "a format this catalog did not record"
 			}
+			lines, tailBytes, tailStored := prev.RereadFrom()
+			note := fmt.Sprintf("read again from its first line: all %d of its lines were quarantined when it was read with %s", prev.Quarantined, was)
+			if prev.Shared != nil {
+				// A copy: its first lines are its original's, never its own.
+				note = fmt.Sprintf("read again from line %d, after the %d lines it shares with %s: all %d of its own lines were quarantined when it was read with %s",
+					lines+1, lines, prev.DuplicateOf, prev.Quarantined, was)
+				src.DuplicateOf, src.Shared, src.Records = prev.DuplicateOf, prev.Shared, prev.Shared.Records
+			}
 			w.mu.Lock()
-			w.res.Reread = append(w.res.Reread, SourceNote{it.path, fmt.Sprintf(
-				"read again from its first line: all %d of its lines were quarantined when it was read with %s", prev.Quarantined, was)})
+			w.res.Reread = append(w.res.Reread, SourceNote{it.path, note})
+			w.res.RecordsSkipped += src.Records
 			w.mu.Unlock()
 			src.SHA256, src.Whole = sum, true
-			return rd.readSource(it, src, format, resume{}, nil)
+			return rd.readSource(it, src, format, resume{lines: lines, tailBytes: tailBytes, tailStored: tailStored}, nil)
 		}
 		if known && prev.Size == it.size && prev.ModTime.Equal(it.mtime) {
-			rd.skip(it, prev, "already ingested")
+			rd.skip(it, prev, w.alreadyIngested(prev, format, "already ingested"))
 			return nil
 		}
 		var prefixSize int64 = -1
 		if known && it.size > prev.Size {
 			prefixSize = prev.Size
 		}
-		sum, prefix, err := hashFile(it.path, prefixSize, it.size)
+		sum, prefix, err := hashFile(it.local(), prefixSize, it.size)
 		if err != nil {
 			rd.failed(it, err)
 			return nil
 		}
 		switch {
 		case known && sum == prev.SHA256:
-			rd.skip(it, prev, "already ingested (same content, new modification time)")
+			rd.skip(it, prev, w.alreadyIngested(prev, format, "already ingested (same content, new modification time)"))
 			return nil
 		case known && prefix == prev.SHA256:
+			// Grown: to the content of another source (a copy grown as its
+			// original did, or the other way round), whose lines are all
+			// in the lake already, or with lines of its own.
+			if other, dup := w.cat.SourceByHash(sum, it.abs); dup {
+				rd.copyOf(it, sum, other, fmt.Sprintf("grew from %d to %d bytes, to the same content as %s, already ingested", prev.Size, it.size, other.Path))
+				return nil
+			}
+			if other, ok := w.claims.claim(sum, it); !ok {
+				rd.copyInRun(it, sum, other)
+				return nil
+			}
 			from = resume{lines: prev.Lines, tailBytes: prev.TailBytes, tailStored: prev.TailStored}
 			grown = &prev
 			w.mu.Lock()
@@ -580,18 +630,85 @@ func (rd *reader) ingest(it item) error {
 			w.mu.Unlock()
 			return nil
 		default:
-			if other, dup := w.cat.SourceByHash(sum); dup {
-				rd.skip(it, other, "already ingested as "+other.Path)
+			if other, dup := w.cat.SourceByHash(sum, it.abs); dup {
+				rd.copyOf(it, sum, other, "already ingested as "+other.Path)
 				return nil
 			}
-			if other, ok := w.claims.claim(sum, it.path); !ok {
-				rd.skip(it, lake.Source{}, "same content as "+other+", read in this run")
+			if other, ok := w.claims.claim(sum, it); !ok {
+				rd.copyInRun(it, sum, other)
 				return nil
 			}
 		}
 		src.SHA256 = sum
 	}
 	return rd.readSource(it, src, format, from, grown)
+}
+
+// alreadyIngested is the reason a source is skipped as already ingested;
+// for a copy it names the original, and says how to read the original again
+// when every line of it was quarantined and this ingest has another format.
+func (w *wave) alreadyIngested(prev lake.Source, format, why string) string {
+	if prev.DuplicateOf == "" {
+		return why
+	}
+	why += ", as a copy of " + prev.DuplicateOf
+	if o, ok := w.cat.SourceByPath(prev.DuplicateOf); ok && o.Rereadable(format) {
+		why += fmt.Sprintf(" (every line of which was quarantined: ingest %s to read it again with this format)", prev.DuplicateOf)
+	}
+	return why
+}
+
+// copyOf records source it, whose content (hash sum) is that of other,
+// already ingested, under its own path as a copy of other, and skips it.
+func (rd *reader) copyOf(it item, sum string, other lake.Source, why string) {
+	rd.w.txn.AddSource(lake.CopyOf(other, it.abs, it.size, it.mtime, sum, rd.w.o.formatKey()))
+	rd.skip(it, other, why)
+}
+
+// copyInRun skips source it, whose content (hash sum) is that of other, read
+// in this run, and records it as other's copy when the wave ends (when
+// other's lines are known).
+func (rd *reader) copyInRun(it item, sum string, other item) {
+	w := rd.w
+	w.mu.Lock()
+	w.copies = append(w.copies, pendingCopy{it: it, sum: sum, original: other.abs})
+	w.mu.Unlock()
+	rd.skip(it, lake.Source{}, "same content as "+other.path+", read in this run")
+}
+
+// pendingCopy is a source skipped as a copy of another read in the same run.
+type pendingCopy struct {
+	it       item
+	sum      string
+	original string // the catalog key of the source read
+}
+
+// recordCopies adds the copies met in the wave to its transaction, as copies
+// of the sources they repeat, read in this wave or an earlier one. A copy
+// whose original was not recorded (it could not be opened) is not recorded
+// either: the next run reads it.
+func (w *wave) recordCopies() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.copies {
+		o, ok := w.added[p.original]
+		if ok && !o.Whole {
+			// Grown in this wave: the catalog entry will cover the lines
+			// read before too.
+			if old, known := w.cat.SourceByPath(o.Path); known {
+				o.Records += old.Records
+			}
+		}
+		if !ok {
+			o, ok = w.cat.SourceByPath(p.original)
+		}
+		if !ok || o.SHA256 != p.sum {
+			continue
+		}
+		w.txn.AddSource(lake.CopyOf(o, p.it.abs, p.it.size, p.it.mtime, p.sum, w.o.formatKey()))
+		w.res.RecordsSkipped += o.Records
+		w.res.RecordsRead = w.res.RecordsStored + w.res.RecordsQuarantined + w.res.RecordsSkipped
+	}
 }
 
 // readSource reads source it from from (its first line when zero) and adds
@@ -618,7 +735,7 @@ func (rd *reader) readSource(it item, src lake.Source, format string, from resum
 	}
 	src.Lines = lines
 	src.TailBytes, src.TailStored = from.newTailBytes, from.newTailStored
-	src.Records = c.stored + c.quarantined
+	src.Records += c.stored + c.quarantined // a copy's shared records are counted already
 	src.Stored = c.stored
 	src.Quarantined = c.quarantined
 	if srcErr != nil {
@@ -626,6 +743,7 @@ func (rd *reader) readSource(it item, src lake.Source, format string, from resum
 	}
 	w.txn.AddSource(src)
 	w.mu.Lock()
+	w.added[src.Path] = src
 	w.res.Sources++
 	w.res.RecordsStored += c.stored
 	w.res.RecordsQuarantined += c.quarantined
@@ -747,11 +865,11 @@ type resume struct {
 // flow-log text), recorded in the quarantine; err stops the ingest.
 func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcErr, err error) {
 	w := rd.w
-	f, oerr := source.OpenSize(it.path, it.size)
+	f, oerr := source.OpenSize(it.local(), it.size)
 	if oerr != nil {
 		// A file that vanished or cannot be read is not recorded; one that
 		// is not a readable Parquet or gzip object is quarantined.
-		if _, serr := os.Stat(it.path); serr != nil || errors.Is(oerr, os.ErrPermission) {
+		if _, serr := os.Stat(it.local()); serr != nil || errors.Is(oerr, os.ErrPermission) {
 			rd.failed(it, oerr)
 			return c, 0, nil, nil
 		}

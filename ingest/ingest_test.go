@@ -218,17 +218,78 @@ const (
 	line3 = "2 123456789012 eni-0a1b 203.0.113.9 10.0.1.5 51000 22 6 1 40 1709337650 1709337660 REJECT OK\n"
 )
 
+// lakeRows returns count(*) and count(DISTINCT *) of the lake, read
+// through DuckDB from the partition folders.
+func lakeRows(t testing.TB, data string) (rows, distinct int64) {
+	t.Helper()
+	if m, _ := filepath.Glob(filepath.Join(lake.TableDir(data), "*", "*", "*", "*.parquet")); len(m) == 0 {
+		return 0, 0
+	}
+	r := duckRows(t, data, `SELECT count(*), (SELECT count(*) FROM (SELECT DISTINCT * FROM %[1]s)) FROM %[1]s`)[0]
+	fmt.Sscan(r[0], &rows)
+	fmt.Sscan(r[1], &distinct)
+	return rows, distinct
+}
+
+// appendTo appends text to the file at path.
+func appendTo(t testing.TB, path, text string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyFile copies the file at from to to, creating to's folder.
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, to, b)
+}
+
+// gzipMember is text as one gzip member: appended to a gzip file, it makes
+// the file grow by lines, as several members are one stream.
+func gzipMember(text string) string {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(text))
+	zw.Close()
+	return b.String()
+}
+
 func TestSourceChanges(t *testing.T) {
 	type step struct {
 		do   func(t *testing.T, in string)
+		o    Options                // Workers is always 1, so sources are read in order
+		arg  func(in string) string // what is ingested (default: in)
 		want Counts
 		// notes: which Result lists name a source.
-		skipped, grown, changed int
+		skipped, grown, changed, reread int
 		// lake: distinct records in the lake after the step (0: not checked);
 		// quarantine: the reasons of every quarantined line so far.
 		lake       int
 		quarantine []string
+		// rows: count(*) of the lake after the step (0: not checked). After
+		// every step, count(*) and count(DISTINCT *) must equal the records
+		// stored so far.
+		rows int64
 	}
+	a := func(in string) string { return filepath.Join(in, "a.log") }
+	b := func(in string) string { return filepath.Join(in, "copy", "a.log") }
+	custom := flowlog.MustFormat("${srcaddr} ${dstaddr} ${dstport} ${start} ${action}")
+	const (
+		line4   = "2 123456789012 eni-0a1b 203.0.113.9 10.0.1.5 51001 22 6 1 40 1709337660 1709337670 REJECT OK\n"
+		custom1 = "10.0.9.1 10.0.9.2 443 1709251200 ACCEPT\n"
+	)
 	cases := []struct {
 		name  string
 		steps []step
@@ -293,20 +354,165 @@ func TestSourceChanges(t *testing.T) {
 				writeGzip(t, filepath.Join(in, "a.log.gz"), hdr+line1)
 				b, _ := os.ReadFile(filepath.Join(in, "a.log.gz"))
 				writeFile(t, filepath.Join(in, "b.log.gz"), b)
-			}, want: Counts{RecordsRead: 1, RecordsStored: 1, Sources: 1, SourcesSkipped: 1}, skipped: 1},
+			}, want: Counts{RecordsRead: 2, RecordsStored: 1, RecordsSkipped: 1, Sources: 1, SourcesSkipped: 1}, skipped: 1, rows: 1},
+		}},
+
+		// Copies: the same content under two paths is stored once, and the
+		// copy is recorded under its own path, so that when it grows only
+		// its new lines are read.
+		{"copy grows: only its new lines are read", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), line3) },
+				want: Counts{RecordsRead: 5, RecordsStored: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+			{do: func(t *testing.T, in string) {},
+				want: Counts{RecordsRead: 5, RecordsSkipped: 5, SourcesSkipped: 2}, skipped: 2, rows: 3},
+		}},
+		{"copy of a gzip object grows by a member: only its new lines are read", []step{
+			{do: func(t *testing.T, in string) { writeGzip(t, a(in)+".gz", hdr+line1+line2) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in)+".gz", b(in)+".gz") },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in)+".gz", gzipMember(line3+line4)) },
+				want: Counts{RecordsRead: 6, RecordsStored: 2, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 4},
+		}},
+		{"copies given together, then the copy grows", []step{
+			{do: func(t *testing.T, in string) {
+				writeFile(t, a(in), []byte(hdr+line1+line2))
+				copyFile(t, a(in), b(in))
+			}, want: Counts{RecordsRead: 4, RecordsStored: 2, RecordsSkipped: 2, Sources: 1, SourcesSkipped: 1}, skipped: 1, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), line3) },
+				want: Counts{RecordsRead: 5, RecordsStored: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+		}},
+		{"original grows, copy does not; then the copy grows the same", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, a(in), line3) },
+				want: Counts{RecordsRead: 5, RecordsStored: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+			{do: func(t *testing.T, in string) {},
+				want: Counts{RecordsRead: 5, RecordsSkipped: 5, SourcesSkipped: 2}, skipped: 2, rows: 3},
+			// The copy catches up: its content is the original's again.
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), line3) },
+				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 3},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), line4) },
+				want: Counts{RecordsRead: 7, RecordsStored: 1, RecordsSkipped: 6, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 4},
+		}},
+		{"copy grows first, then the original grows the same", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), line3) },
+				want: Counts{RecordsRead: 5, RecordsStored: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+			{do: func(t *testing.T, in string) { appendTo(t, a(in), line3) },
+				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 3},
+			{do: func(t *testing.T, in string) { appendTo(t, a(in), line4) },
+				want: Counts{RecordsRead: 7, RecordsStored: 1, RecordsSkipped: 6, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 4},
+		}},
+		{"original and copy grow the same in one run", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, a(in), line3); appendTo(t, b(in), line3) },
+				want: Counts{RecordsRead: 6, RecordsStored: 1, RecordsSkipped: 5, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+			{do: func(t *testing.T, in string) {},
+				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 3},
+		}},
+		{"original and copy grow differently: each one's new lines are its own", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, a(in), line3); appendTo(t, b(in), line4) },
+				want: Counts{RecordsRead: 6, RecordsStored: 2, RecordsSkipped: 4, Sources: 2}, grown: 2, rows: 4},
+			{do: func(t *testing.T, in string) {},
+				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 4},
+		}},
+		{"copy replaced by other content is refused", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { writeFile(t, b(in), []byte(hdr+line3+line2)) },
+				want: Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 2}, skipped: 1, changed: 1, rows: 2},
+		}},
+		{"copy truncated is refused", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { writeFile(t, b(in), []byte(hdr+line1)) },
+				want: Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 2}, skipped: 1, changed: 1, rows: 2},
+		}},
+		// A copy of a file whose every line was quarantined is no
+		// quarantined-only source: when another format reads the original
+		// again, the copy stays skipped.
+		{"every line quarantined, copied, then read with the right format", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(custom1)) },
+				want: Counts{RecordsRead: 1, RecordsQuarantined: 1, Sources: 1}, rows: 0},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 2}, skipped: 2, rows: 0},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: custom},
+				want: Counts{RecordsRead: 2, RecordsStored: 1, RecordsSkipped: 1, Sources: 1, SourcesSkipped: 1}, skipped: 1, reread: 1, rows: 1},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: flowlog.MustFormat("${srcaddr} ${dstaddr} ${srcport} ${start} ${action}")},
+				want: Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 2}, skipped: 2, rows: 1},
+		}},
+		{"every line quarantined, copied, then the copy alone with the right format", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(custom1)) },
+				want: Counts{RecordsRead: 1, RecordsQuarantined: 1, Sources: 1}},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 2, RecordsSkipped: 2, SourcesSkipped: 2}, skipped: 2},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: custom}, arg: b,
+				want: Counts{RecordsRead: 1, RecordsSkipped: 1, SourcesSkipped: 1}, skipped: 1},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: custom},
+				want: Counts{RecordsRead: 2, RecordsStored: 1, RecordsSkipped: 1, Sources: 1, SourcesSkipped: 1}, skipped: 1, reread: 1, rows: 1},
+		}},
+		// A copy's own lines, all quarantined, are read again with another
+		// format, from the line after the ones it shares: those are its
+		// original's, stored already.
+		{"copy's own lines all quarantined, then read with the right format", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) { copyFile(t, a(in), b(in)) },
+				want: Counts{RecordsRead: 4, RecordsSkipped: 4, SourcesSkipped: 2}, skipped: 2, rows: 2},
+			{do: func(t *testing.T, in string) { appendTo(t, b(in), custom1) },
+				want: Counts{RecordsRead: 5, RecordsQuarantined: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 2},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: custom},
+				want: Counts{RecordsRead: 5, RecordsStored: 1, RecordsSkipped: 4, Sources: 1, SourcesSkipped: 1}, skipped: 1, reread: 1, rows: 3},
+			{do: func(t *testing.T, in string) {}, o: Options{Format: custom},
+				want: Counts{RecordsRead: 5, RecordsSkipped: 5, SourcesSkipped: 2}, skipped: 2, rows: 3},
 		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			in, data := t.TempDir(), t.TempDir()
+			var stored int64
 			for i, s := range tc.steps {
 				s.do(t, in)
-				res := run(t, data, Options{Workers: 1}, in)
+				o := s.o
+				o.Workers = 1
+				arg := in
+				if s.arg != nil {
+					arg = s.arg(in)
+				}
+				res := run(t, data, o, arg)
 				if diff := cmp.Diff(s.want, counts(res)); diff != "" {
 					t.Errorf("step %d (-want +got):\n%s", i+1, diff)
 				}
-				if len(res.Skipped) != s.skipped || len(res.Grown) != s.grown || len(res.Changed) != s.changed {
-					t.Errorf("step %d: skipped %v grown %v changed %v", i+1, res.Skipped, res.Grown, res.Changed)
+				if len(res.Skipped) != s.skipped || len(res.Grown) != s.grown || len(res.Changed) != s.changed || len(res.Reread) != s.reread {
+					t.Errorf("step %d: skipped %v grown %v changed %v reread %v", i+1, res.Skipped, res.Grown, res.Changed, res.Reread)
+				}
+				stored += res.RecordsStored
+				if s.rows > 0 && s.rows != stored {
+					t.Errorf("step %d: %d records stored so far, want %d", i+1, stored, s.rows)
+				}
+				if rows, distinct := lakeRows(t, data); rows != stored || distinct != stored {
+					t.Errorf("step %d: count(*) %d, count(DISTINCT *) %d, want the %d stored", i+1, rows, distinct, stored)
 				}
 				if s.lake > 0 {
 					if n := len(lakeKeys(t, data)); n != s.lake {
@@ -534,7 +740,7 @@ func TestSourceGrowsWhileRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = runWave(context.Background(), l, items, o, res, &claims{m: map[string]string{}})
+	err = runWave(context.Background(), l, items, o, res, &claims{m: map[string]item{}})
 	l.Close()
 	if err != nil {
 		t.Fatal(err)

@@ -37,8 +37,8 @@ type Catalog struct {
 	// transaction removed; recovery deletes any that are still on disk.
 	Pending []string `json:"pending_deletes,omitempty"`
 
-	sources map[string]int // index of Sources by path
-	hashes  map[string]int // index of Sources by content hash
+	sources map[string]int   // index of Sources by path
+	hashes  map[string][]int // indexes of Sources by content hash
 }
 
 // TxnInfo is one committed transaction.
@@ -90,9 +90,65 @@ type Source struct {
 	// string, or "auto" when the layout was guessed. A source of which every
 	// line was quarantined is read again when a later ingest is given another.
 	Format string `json:"format,omitempty"`
-	// Whole marks a source read again from its first line: its entry
-	// replaces the one of the same path instead of adding to it.
+	// DuplicateOf is the path of the source whose content this one's first
+	// Shared.Bytes bytes repeat, when it was met as a copy (the same object
+	// under two paths, or a file grown to another's content). The records of
+	// those bytes are in the lake through that source, not through this one,
+	// so Stored and Quarantined count only the lines after them, and Records
+	// counts them all.
+	DuplicateOf string       `json:"duplicate_of,omitempty"`
+	Shared      *SharedRange `json:"shared,omitempty"`
+	// Whole marks an entry that replaces the one of the same path instead of
+	// adding to it: a source read again from its first line, or met as a copy.
 	Whole bool `json:"-"`
+}
+
+// SharedRange is the part of a copy that repeats its original: the first
+// Bytes bytes, which hold Lines lines and Records records. TailBytes and
+// TailStored describe the last of those lines when it had no line ending,
+// as Source's fields of those names do.
+type SharedRange struct {
+	Bytes      int64 `json:"bytes"`
+	Lines      int64 `json:"lines"`
+	Records    int64 `json:"records"`
+	TailBytes  int64 `json:"tail_bytes,omitempty"`
+	TailStored bool  `json:"tail_stored,omitempty"`
+}
+
+// CopyOf returns the entry of a source at path whose whole content (size,
+// modification time and hash given) is the same as that of o, an entry of
+// another path: every line of it is accounted for by o, so the entry stores
+// and quarantines nothing itself, and when the file grows only the lines
+// after o's are read. format is the format headerless lines would be read with.
+func CopyOf(o Source, path string, size int64, mtime time.Time, sum, format string) Source {
+	return Source{
+		Path: path, Size: size, ModTime: mtime, SHA256: sum,
+		Lines: o.Lines, Records: o.Records, TailBytes: o.TailBytes, TailStored: o.TailStored,
+		Error: o.Error, Format: format, DuplicateOf: o.Path,
+		Shared: &SharedRange{Bytes: size, Lines: o.Lines, Records: o.Records, TailBytes: o.TailBytes, TailStored: o.TailStored},
+		Whole:  true,
+	}
+}
+
+// Rereadable reports whether the source is to be read again because it is
+// now read with another format: every line that it read itself was
+// quarantined and none stored, so reading them again cannot store a record
+// twice. A copy's shared lines are its original's, never its own: a copy is
+// rereadable only by the lines after them (see RereadFrom), and a copy with
+// no lines of its own never is.
+func (s Source) Rereadable(format string) bool {
+	return s.Path != "-" && s.Stored == 0 && s.Quarantined > 0 && s.Format != format
+}
+
+// RereadFrom says where a rereadable source is read again from: its first
+// line (0, 0, false), or for a copy the line after the part it shares with
+// its original, with that part's last line's length when it had no line
+// ending and whether it was stored.
+func (s Source) RereadFrom() (lines, tailBytes int64, tailStored bool) {
+	if s.Shared == nil {
+		return 0, 0, false
+	}
+	return s.Shared.Lines, s.Shared.TailBytes, s.Shared.TailStored
 }
 
 // QuarantineFile is one transaction's quarantined lines.
@@ -142,13 +198,26 @@ func readCatalog(dir string) (*Catalog, error) {
 
 func (c *Catalog) index() {
 	c.sources = make(map[string]int, len(c.Sources))
-	c.hashes = make(map[string]int, len(c.Sources))
+	c.hashes = make(map[string][]int, len(c.Sources))
 	for i, s := range c.Sources {
 		c.sources[s.Path] = i
-		if s.SHA256 != "" {
-			c.hashes[s.SHA256] = i
-		}
+		c.addHash(s.SHA256, i)
 	}
+}
+
+func (c *Catalog) addHash(sum string, i int) {
+	if sum != "" {
+		c.hashes[sum] = append(c.hashes[sum], i)
+	}
+}
+
+func (c *Catalog) removeHash(sum string, i int) {
+	is := slices.DeleteFunc(c.hashes[sum], func(j int) bool { return j == i })
+	if len(is) == 0 {
+		delete(c.hashes, sum)
+		return
+	}
+	c.hashes[sum] = is
 }
 
 // write replaces the catalog of data folder dir durably and atomically.
@@ -213,13 +282,27 @@ func (c *Catalog) SourceByPath(path string) (Source, bool) {
 	return c.Sources[i], true
 }
 
-// SourceByHash returns a source whose content hash is sum.
-func (c *Catalog) SourceByHash(sum string) (Source, bool) {
-	i, ok := c.hashes[sum]
-	if !ok {
+// SourceByHash returns a source whose content hash is sum, other than the
+// one at path except (which may be ""): the first one recorded that is not a
+// copy, else the first copy.
+func (c *Catalog) SourceByHash(sum, except string) (Source, bool) {
+	found := -1
+	for _, i := range c.hashes[sum] {
+		s := c.Sources[i]
+		if s.Path == except || s.Path == "-" {
+			continue
+		}
+		if s.DuplicateOf == "" {
+			return s, true
+		}
+		if found < 0 {
+			found = i
+		}
+	}
+	if found < 0 {
 		return Source{}, false
 	}
-	return c.Sources[i], true
+	return c.Sources[found], true
 }
 
 // hasTxn reports whether transaction id is committed.
@@ -234,25 +317,27 @@ func (c *Catalog) hasTxn(id string) bool {
 
 // putSource adds or replaces a source entry.
 func (c *Catalog) putSource(s Source) {
+	whole := s.Whole
+	s.Whole = false
 	if i, ok := c.sources[s.Path]; ok && s.Path != "-" {
 		old := c.Sources[i]
-		if !s.Whole {
-			// A grown file: the new entry covers the old one's lines too.
+		if !whole {
+			// A grown file: the new entry covers the old one's lines too,
+			// and a copy stays one (its first lines are still its
+			// original's).
 			s.Records += old.Records
 			s.Stored += old.Stored
 			s.Quarantined += old.Quarantined
+			if s.DuplicateOf == "" {
+				s.DuplicateOf, s.Shared = old.DuplicateOf, old.Shared
+			}
 		}
-		s.Whole = false
-		delete(c.hashes, old.SHA256)
+		c.removeHash(old.SHA256, i)
 		c.Sources[i] = s
-		if s.SHA256 != "" {
-			c.hashes[s.SHA256] = i
-		}
+		c.addHash(s.SHA256, i)
 		return
 	}
 	c.Sources = append(c.Sources, s)
 	c.sources[s.Path] = len(c.Sources) - 1
-	if s.SHA256 != "" {
-		c.hashes[s.SHA256] = len(c.Sources) - 1
-	}
+	c.addHash(s.SHA256, len(c.Sources)-1)
 }
