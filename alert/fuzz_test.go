@@ -2,6 +2,7 @@ package alert
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,12 @@ func FuzzParseSinkConfigs(f *testing.F) {
 		"alerts:\n  sinks:\n    - {type: syslog, address: 'h:514', network: tcp, facility: local3}\n",
 		"alerts:\n  sinks:\n    - {type: sns, topic: 'arn:aws:sns:us-east-1:1:t', min-severity: high}\n",
 		"alerts: {sinks: [{type: slack}]}", "alerts: []", "alerts:\n  sinks: x\n", "- a\n- b\n", "{",
+		"alerts:\n  sinks:\n    - name: pager\n      type: webhook\n      url: htp://x\n",
+		"alerts:\n  sinks:\n    - {type: webhook, url: 'http://h/', headers: {A: [1]}, give-up-after: 3d}\n",
+		"alerts:\n  sinks:\n    - type: file\n      path: a\n      path: b\n",
+		"alerts:\n  sinks:\n    - &s {type: stdout}\n    - *s\n",
+		"alerts:\n  sinks:\n    - {type: syslog, address: siem, timeout: -1s, retries: x}\n",
+		"alerts:\n  sinks:\n    - {type: stdout, ? [a] : b}\n",
 	} {
 		f.Add(s)
 	}
@@ -25,6 +32,10 @@ func FuzzParseSinkConfigs(f *testing.F) {
 		if err != nil {
 			if !strings.Contains(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error without the file name: %v", err)
+			}
+			var ce *ConfigError
+			if errors.As(err, &ce) && (ce.Line < 1 || ce.Line > strings.Count(in, "\n")+1 || ce.Column < 1) {
+				t.Fatalf("error placed outside the input (line %d, column %d): %v", ce.Line, ce.Column, err)
 			}
 			return
 		}

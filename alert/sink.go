@@ -5,15 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Sink delivers alerts somewhere. Send gets only the alerts meant for this
@@ -99,57 +97,82 @@ type SinkConfig struct {
 	// Backoff is the first retry's delay, doubled each retry with jitter;
 	// default 1s.
 	Backoff time.Duration `yaml:"backoff,omitempty"`
+	// GiveUpAfter is how long an alert the sink has not acknowledged stays
+	// owed to it (retried by every later run) before it is given up;
+	// default DefaultGiveUpAfter (7 days).
+	GiveUpAfter time.Duration `yaml:"give-up-after,omitempty"`
+
+	// pos locates the sink's keys in the file it was read from; nil for a
+	// configuration built in code.
+	pos *sinkPos
 }
 
 // Validate checks that the fields the type needs are set and well formed.
+// Its error is a *ConfigError, placed at the offending key's value when the
+// configuration was read from YAML.
 func (c *SinkConfig) Validate() error {
 	switch c.Type {
 	case SinkStdout, SinkFile:
 		if c.Format != "" && c.Format != "ndjson" && c.Format != "text" {
-			return fmt.Errorf("format %q is not one of ndjson, text", c.Format)
+			return c.errAt("format", "format %q is not one of ndjson, text", c.Format)
 		}
 		if c.Type == SinkFile && c.Path == "" {
-			return fmt.Errorf("a file sink needs a path")
+			return c.errAt("path", "a file sink needs a path")
 		}
 	case SinkWebhook, SinkSlack:
 		if c.URL == "" {
-			return fmt.Errorf("a %s sink needs a url", c.Type)
+			return c.errAt("url", "a %s sink needs a url", c.Type)
 		}
 		if !strings.Contains(c.URL, "${") {
 			u, err := url.Parse(c.URL)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("url %s is not an http or https URL", redactURL(c.URL))
+			switch {
+			case err != nil:
+				return c.errAt("url", "%s url %q: not a valid URL", c.Type, redactURL(c.URL))
+			case u.Scheme != "http" && u.Scheme != "https":
+				return c.errAt("url", "%s url %q: scheme must be http or https", c.Type, redactURL(c.URL))
+			case u.Host == "":
+				return c.errAt("url", "%s url %q: no host", c.Type, redactURL(c.URL))
 			}
 		}
 	case SinkSNS:
 		if c.Topic == "" {
-			return fmt.Errorf("an sns sink needs a topic (the topic ARN)")
+			return c.errAt("topic", "an sns sink needs a topic (the topic ARN)")
 		}
 		if c.Region == "" && !strings.Contains(c.Topic, "${") && topicRegion(c.Topic) == "" {
-			return fmt.Errorf("topic %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME) and no region is given", c.Topic)
+			return c.errAt("topic", "topic %q is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME) and no region is given", c.Topic)
 		}
 	case SinkSyslog:
 		if c.Network != "" && c.Network != "udp" && c.Network != "tcp" {
-			return fmt.Errorf("network %q is not one of udp, tcp", c.Network)
+			return c.errAt("network", "network %q is not one of udp, tcp", c.Network)
 		}
 		if c.Address == "" {
-			return fmt.Errorf("a syslog sink needs an address (host:port)")
+			return c.errAt("address", "a syslog sink needs an address (host:port)")
+		}
+		if !strings.Contains(c.Address, "${") {
+			if _, port, err := net.SplitHostPort(c.Address); err != nil || port == "" {
+				return c.errAt("address", "address %q is not host:port", c.Address)
+			}
 		}
 		if c.Facility != "" {
 			if _, ok := facilities[c.Facility]; !ok {
-				return fmt.Errorf("facility %q is not a syslog facility (local0…local7, auth, authpriv, security, daemon, user…)", c.Facility)
+				return c.errAt("facility", "facility %q is not a syslog facility (local0…local7, auth, authpriv, security, daemon, user…)", c.Facility)
 			}
 		}
 	case "":
-		return fmt.Errorf("a sink needs a type (one of %s)", strings.Join(SinkTypes, ", "))
+		return c.errAt("type", "a sink needs a type (one of %s)", strings.Join(SinkTypes, ", "))
 	default:
-		return fmt.Errorf("sink type %q is not one of %s", c.Type, strings.Join(SinkTypes, ", "))
+		return c.errAt("type", "type %q is not one of %s", c.Type, strings.Join(SinkTypes, ", "))
 	}
 	if c.MinSeverity != 0 && !c.MinSeverity.Valid() {
-		return fmt.Errorf("min-severity %s is not valid", c.MinSeverity)
+		return c.errAt("min-severity", "min-severity %s is not valid", c.MinSeverity)
 	}
-	if c.Timeout < 0 || c.Backoff < 0 {
-		return fmt.Errorf("timeout and backoff must not be negative")
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"timeout", c.Timeout}, {"backoff", c.Backoff}, {"give-up-after", c.GiveUpAfter}} {
+		if d.v < 0 {
+			return c.errAt(d.key, "%s %s must not be negative", d.key, d.v)
+		}
 	}
 	return nil
 }
@@ -201,6 +224,17 @@ func (c *SinkConfig) retries() int {
 	return c.Retries
 }
 
+// DefaultGiveUpAfter is how long an undelivered alert stays owed to a sink
+// whose configuration gives no give-up-after.
+const DefaultGiveUpAfter = 7 * 24 * time.Hour
+
+func (c *SinkConfig) giveUpAfter() time.Duration {
+	if c.GiveUpAfter > 0 {
+		return c.GiveUpAfter
+	}
+	return DefaultGiveUpAfter
+}
+
 func (c *SinkConfig) backoff() time.Duration {
 	if c.Backoff > 0 {
 		return c.Backoff
@@ -237,7 +271,11 @@ func (c *SinkConfig) unsetRefs() error {
 			return ""
 		})
 		if missing != "" {
-			return fmt.Errorf("%s names ${%s}, which is not set", field, missing)
+			key := field
+			if name, ok := strings.CutPrefix(field, "header "); ok {
+				key = "headers." + name
+			}
+			return c.errAt(key, "%s names ${%s}, which is not set", field, missing)
 		}
 		return nil
 	}
@@ -294,13 +332,14 @@ type Env struct {
 }
 
 // NewSink builds the sink cfg describes. It validates cfg and expands
-// environment references; SNS sinks load AWS configuration here.
+// environment references (a *ConfigError when one is wrong); SNS sinks load
+// AWS configuration here.
 func NewSink(ctx context.Context, cfg SinkConfig, env Env) (Sink, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", cfg.Label(), err)
+		return nil, err
 	}
 	if err := cfg.unsetRefs(); err != nil {
-		return nil, fmt.Errorf("sink %s: %w", cfg.Label(), err)
+		return nil, err
 	}
 	c := cfg.expanded()
 	var (
@@ -329,90 +368,6 @@ func NewSink(ctx context.Context, cfg SinkConfig, env Env) (Sink, error) {
 		return nil, fmt.Errorf("sink %s: %w", cfg.Label(), err)
 	}
 	return s, nil
-}
-
-// LoadSinkConfigs reads the alerts.sinks list of a YAML configuration file
-// (the rest of the file is ignored) and validates each sink. Errors name the
-// file, line and column. A file without an alerts.sinks section yields none.
-func LoadSinkConfigs(path string) ([]SinkConfig, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	return ParseSinkConfigs(path, b)
-}
-
-// ParseSinkConfigs is LoadSinkConfigs on content already read; name is used
-// in error messages.
-func ParseSinkConfigs(name string, b []byte) ([]SinkConfig, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("read config %s: %w", name, err)
-	}
-	if len(doc.Content) == 0 {
-		return nil, nil
-	}
-	root := doc.Content[0]
-	alerts := mappingValue(root, "alerts")
-	if alerts == nil {
-		return nil, nil
-	}
-	if alerts.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("%s:%d:%d: alerts must be a mapping", name, alerts.Line, alerts.Column)
-	}
-	sinks := mappingValue(alerts, "sinks")
-	if sinks == nil {
-		return nil, nil
-	}
-	if sinks.Kind != yaml.SequenceNode {
-		return nil, fmt.Errorf("%s:%d:%d: alerts.sinks must be a list", name, sinks.Line, sinks.Column)
-	}
-	known := yamlKeys(reflect.TypeFor[SinkConfig]())
-	var out []SinkConfig
-	for i, item := range sinks.Content {
-		if item.Kind != yaml.MappingNode {
-			return nil, fmt.Errorf("%s:%d:%d: alerts.sinks[%d] must be a mapping", name, item.Line, item.Column, i)
-		}
-		for k := 0; k+1 < len(item.Content); k += 2 {
-			key := item.Content[k]
-			if !slices.Contains(known, key.Value) {
-				return nil, fmt.Errorf("%s:%d:%d: alerts.sinks[%d]: unknown key %q (known: %s)",
-					name, key.Line, key.Column, i, key.Value, strings.Join(known, ", "))
-			}
-		}
-		var c SinkConfig
-		if err := item.Decode(&c); err != nil {
-			return nil, fmt.Errorf("%s:%d:%d: alerts.sinks[%d]: %w", name, item.Line, item.Column, i, err)
-		}
-		if err := c.Validate(); err != nil {
-			return nil, fmt.Errorf("%s:%d:%d: alerts.sinks[%d] (%s): %w", name, item.Line, item.Column, i, c.Label(), err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
-
-func mappingValue(m *yaml.Node, key string) *yaml.Node {
-	if m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func yamlKeys(t reflect.Type) []string {
-	var keys []string
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); tag != "" && tag != "-" {
-			keys = append(keys, tag)
-		}
-	}
-	return keys
 }
 
 // Redacted returns a copy safe to print (flowlens config show, logs): a URL

@@ -416,14 +416,9 @@ recorded in the alert state. Exit status 1 when any sink failed.`,
 			if len(cfgs) == 0 {
 				return &exitError{code: exitUsage, err: fmt.Errorf("no alert sinks configured in %s: add alerts.sinks (see docs/alerts.md)", path)}
 			}
-			for i := range cfgs {
-				if err := cfgs[i].Validate(); err != nil {
-					return &exitError{code: exitUsage, err: fmt.Errorf("config %s: alerts.sinks[%d] (%s): %w", path, i, cfgs[i].Label(), err)}
-				}
-			}
 			d, err := alert.NewDispatcher(cmd.Context(), cfgs, alert.Env{Stdout: g.stdout})
 			if err != nil {
-				return err
+				return &exitError{code: exitUsage, err: alert.InFile(err, path)}
 			}
 			results := d.Test(cmd.Context(), time.Now())
 			rs := &resultSet{Columns: []string{"sink", "type", "target", "result", "ms"}}

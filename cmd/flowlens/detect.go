@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/flowlens/flowlens/alert"
+	"github.com/flowlens/flowlens/config"
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
@@ -331,7 +332,8 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 			return &exitError{code: exitFailure, err: err}
 		}
 		if disp, err = alert.NewDispatcher(ctx, g.cfg.Alerts.Sinks, alert.Env{}); err != nil {
-			return &exitError{code: exitUsage, err: err}
+			path, _ := config.Path(g.config)
+			return &exitError{code: exitUsage, err: alert.InFile(err, path)}
 		}
 	}
 	var watcher *detect.Watcher
