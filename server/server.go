@@ -128,19 +128,19 @@ type route map[string]http.HandlerFunc
 
 func (s *Server) routes() {
 	api := map[string]route{
-		"/api/v1/query":              {http.MethodPost: s.handleQuery},
-		"/api/v1/status":             {http.MethodGet: s.handleStatus},
-		"/api/v1/alerts":             {http.MethodGet: s.handleAlerts},
-		"/api/v1/alerts/{id}/ack":    {http.MethodPost: s.handleAck},
-		"/api/v1/alerts/{id}/unack":  {http.MethodPost: s.handleUnack},
-		"/api/v1/fields":             {http.MethodGet: s.handleFields},
-		"/api/v1/functions":          {http.MethodGet: s.handleFunctions},
-		"/api/v1/complete":           {http.MethodPost: s.handleComplete},
-		"/api/v1/rules":              {http.MethodGet: s.handleRules},
-		"/api/v1/rules/{id}":         {http.MethodGet: s.handleRule},
-		"/api/":                      nil, // every other API path: 404
-		"/healthz":                   {http.MethodGet: s.handleHealth},
-		"/":                          {http.MethodGet: s.handleConsole},
+		"/api/v1/query":             {http.MethodPost: s.handleQuery},
+		"/api/v1/status":            {http.MethodGet: s.handleStatus},
+		"/api/v1/alerts":            {http.MethodGet: s.handleAlerts},
+		"/api/v1/alerts/{id}/ack":   {http.MethodPost: s.handleAck},
+		"/api/v1/alerts/{id}/unack": {http.MethodPost: s.handleUnack},
+		"/api/v1/fields":            {http.MethodGet: s.handleFields},
+		"/api/v1/functions":         {http.MethodGet: s.handleFunctions},
+		"/api/v1/complete":          {http.MethodPost: s.handleComplete},
+		"/api/v1/rules":             {http.MethodGet: s.handleRules},
+		"/api/v1/rules/{id}":        {http.MethodGet: s.handleRule},
+		"/api/":                     nil, // every other API path: 404
+		"/healthz":                  {http.MethodGet: s.handleHealth},
+		"/":                         {http.MethodGet: s.handleConsole},
 	}
 	for pattern, rt := range api {
 		var h http.Handler
