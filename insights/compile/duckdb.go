@@ -1,6 +1,9 @@
 package compile
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // DuckDB is the dialect of the embedded engine. The SQL uses only DuckDB's
 // core functions: no extensions (no inet) and no macros.
@@ -26,6 +29,20 @@ func (duckDB) call(f fn, args []string) string {
 		return "len(regexp_extract_all(" + a + "))"
 	case fnToHex:
 		return "lower(hex(" + a + "))"
+	case fnRegexpExtract:
+		// regexp_extract numbers groups 0 to 9 only; a later group (the
+		// tenth field of a parse) is taken from the struct of named groups
+		// that the list form returns.
+		if len(args) == 3 {
+			if g, err := strconv.Atoi(args[2]); err == nil && g > 9 {
+				names := make([]string, g)
+				for i := range names {
+					names[i] = quote("g"+strconv.Itoa(i+1), '\'', false)
+				}
+				return "struct_extract(regexp_extract(" + args[0] + ", " + args[1] + ", [" +
+					strings.Join(names, ", ") + "]), " + names[g-1] + ")"
+			}
+		}
 	case fnNaturalKey:
 		// The length of a run of digits is one character, chr(64 + length):
 		// code points, and so UTF-8 bytes, order as the lengths do. Testing
