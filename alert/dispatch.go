@@ -15,6 +15,7 @@ type route struct {
 	target      string
 	min         Severity
 	sendUpdates bool
+	giveUp      time.Duration
 }
 
 // Dispatcher sends alerts to every configured sink whose minimum severity
@@ -55,7 +56,7 @@ func NewDispatcher(ctx context.Context, cfgs []SinkConfig, env Env) (*Dispatcher
 		if err != nil {
 			return nil, err
 		}
-		d.routes = append(d.routes, route{sink: s, typ: c.Type, target: c.Target(), min: c.MinSeverity, sendUpdates: c.SendUpdates})
+		d.routes = append(d.routes, route{sink: s, typ: c.Type, target: c.Target(), min: c.MinSeverity, sendUpdates: c.SendUpdates, giveUp: c.giveUpAfter()})
 	}
 	return d, nil
 }
@@ -63,7 +64,7 @@ func NewDispatcher(ctx context.Context, cfgs []SinkConfig, env Env) (*Dispatcher
 // Add routes alerts at least min severe to s; with sendUpdates, updated
 // alerts go to it too.
 func (d *Dispatcher) Add(s Sink, min Severity, sendUpdates bool) {
-	d.routes = append(d.routes, route{sink: s, typ: "custom", target: s.Name(), min: min, sendUpdates: sendUpdates})
+	d.routes = append(d.routes, route{sink: s, typ: "custom", target: s.Name(), min: min, sendUpdates: sendUpdates, giveUp: DefaultGiveUpAfter})
 }
 
 // Len returns the number of sinks.
@@ -129,6 +130,71 @@ func safeSend(ctx context.Context, s Sink, alerts []Alert) (err error) {
 		}
 	}()
 	return s.Send(ctx, alerts)
+}
+
+// ErrNotTried marks, in a PartialError, the alerts a sink did not try to
+// send because an earlier one had failed in a way the rest would meet too.
+var ErrNotTried = errors.New("not tried: the sink failed on an earlier alert")
+
+// PartialError is a sink's error when it sent some alerts of one Send and
+// not others, so that the outbox records exactly what it owes.
+type PartialError struct {
+	// Failed maps the index (in the alerts given to Send) of every alert not
+	// delivered to why; ErrNotTried for those not attempted.
+	Failed map[int]error
+	// Down is true when a failure would meet the following alerts too
+	// (network, timeout, 5xx after retries), so the sink stopped there.
+	Down bool
+	err  error
+}
+
+// Error lists the failures.
+func (e *PartialError) Error() string { return e.err.Error() }
+
+// Unwrap returns the joined failures.
+func (e *PartialError) Unwrap() error { return e.err }
+
+// permanentError marks a failure that is about this alert only (an HTTP 4xx
+// answer other than 408 and 429, an alert that cannot be encoded): the sink
+// itself works, so it goes on with the next alert.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
+func isPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}
+
+// sendEach delivers alerts one by one with send, for sinks that make one
+// request per alert. After a failure that is not permanent it tries no more
+// alerts (each would spend the same retries on the same dead sink) and
+// returns a PartialError saying which were delivered.
+func sendEach(ctx context.Context, alerts []Alert, send func(a *Alert) error) error {
+	pe := &PartialError{Failed: map[int]error{}}
+	var errs []error
+	for i := range alerts {
+		if pe.Down || ctx.Err() != nil {
+			pe.Failed[i] = ErrNotTried
+			continue
+		}
+		if err := send(&alerts[i]); err != nil {
+			pe.Failed[i] = err
+			errs = append(errs, fmt.Errorf("alert %s: %w", alerts[i].ID, err))
+			if !isPermanent(err) {
+				pe.Down = true
+			}
+		}
+	}
+	if len(pe.Failed) == 0 {
+		return nil
+	}
+	err := errors.Join(errs...)
+	if skipped := len(pe.Failed) - len(errs); skipped > 0 {
+		err = fmt.Errorf("%w (%d more not tried after that failure)", err, skipped)
+	}
+	pe.err = fmt.Errorf("%d of %d alerts not delivered: %w", len(pe.Failed), len(alerts), err)
+	return pe
 }
 
 // Errors joins the errors of results, each prefixed with its sink's name;

@@ -3,7 +3,6 @@ package alert
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,24 +19,13 @@ type slackSink struct {
 func (s *slackSink) Name() string { return s.name }
 
 func (s *slackSink) Send(ctx context.Context, alerts []Alert) error {
-	var errs []error
-	for i := range alerts {
-		body, err := json.Marshal(SlackMessage(&alerts[i]))
+	return sendEach(ctx, alerts, func(a *Alert) error {
+		body, err := json.Marshal(SlackMessage(a))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("encode alert %s: %w", alerts[i].ID, err))
-			continue
+			return permanentError{fmt.Errorf("encode: %w", err)}
 		}
-		if err := s.post.post(ctx, body, nil); err != nil {
-			errs = append(errs, fmt.Errorf("alert %s: %w", alerts[i].ID, err))
-			if ctx.Err() != nil {
-				break
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d of %d alerts not delivered: %w", len(errs), len(alerts), errors.Join(errs...))
-	}
-	return nil
+		return s.post.post(ctx, body, nil)
+	})
 }
 
 var severityEmoji = map[Severity]string{

@@ -12,6 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/smithy-go"
 )
 
 // snsSink publishes each alert to an Amazon SNS topic: the message is the
@@ -115,21 +116,22 @@ func (s *snsSink) input(a *Alert) (*sns.PublishInput, error) {
 }
 
 func (s *snsSink) Send(ctx context.Context, alerts []Alert) error {
-	var errs []error
-	for i := range alerts {
-		in, err := s.input(&alerts[i])
-		if err == nil {
-			_, err = s.client.Publish(ctx, in)
-		}
+	return sendEach(ctx, alerts, func(a *Alert) error {
+		in, err := s.input(a)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("publish alert %s to %s: %w", alerts[i].ID, s.topic, err))
-			if ctx.Err() != nil {
-				break
-			}
+			return permanentError{fmt.Errorf("publish to %s: %w", s.topic, err)}
 		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d of %d alerts not delivered: %w", len(errs), len(alerts), errors.Join(errs...))
-	}
-	return nil
+		if _, err := s.client.Publish(ctx, in); err != nil {
+			err = fmt.Errorf("publish to %s: %w", s.topic, err)
+			// A request SNS refuses as the client's fault (a parameter
+			// of this message) says nothing about the next alert; a
+			// server fault or a network error does.
+			var ae smithy.APIError
+			if errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient {
+				return permanentError{err}
+			}
+			return err
+		}
+		return nil
+	})
 }

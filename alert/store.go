@@ -27,6 +27,10 @@ type state struct {
 	Generation   int64         `json:"generation"`
 	Alerts       []Alert       `json:"alerts"`
 	Suppressions []Suppression `json:"suppressions"`
+	// NextSeq numbers the next Delivery.
+	NextSeq int64 `json:"next_seq,omitempty"`
+	// Deliveries are the alerts owed to sinks (see Outbox), oldest first.
+	Deliveries []Delivery `json:"deliveries,omitempty"`
 }
 
 // Store keeps alert state in one folder (DATA/alerts): state.json holds every
@@ -225,7 +229,23 @@ func (s *Store) write(st *state) error {
 		buf.WriteByte('\n')
 		buf.Write(b)
 	}
-	buf.WriteString("\n]}\n")
+	buf.WriteString("\n]")
+	if len(st.Deliveries) > 0 || st.NextSeq > 0 {
+		fmt.Fprintf(&buf, ",\n\"next_seq\":%d,\n\"deliveries\":[", st.NextSeq)
+		for i := range st.Deliveries {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			b, err := json.Marshal(&st.Deliveries[i])
+			if err != nil {
+				return fmt.Errorf("encode alert state: delivery %d: %w", st.Deliveries[i].Seq, err)
+			}
+			buf.WriteByte('\n')
+			buf.Write(b)
+		}
+		buf.WriteString("\n]")
+	}
+	buf.WriteString("}\n")
 	b := buf.Bytes()
 	path := s.statePath()
 	tmp := path + ".tmp"
@@ -287,6 +307,13 @@ func incidentKey(a *Alert) string { return a.Rule + "\x00" + a.Src + "\x00" + a.
 // The batch is all or nothing: an invalid alert (see Alert.Normalize) fails
 // the whole call, naming its index.
 func (s *Store) Upsert(alerts []Alert) (created, updated []Alert, err error) {
+	return s.upsert(alerts, nil)
+}
+
+// upsert is Upsert that also records, in the same write, a Delivery owed to
+// each recipient for every open alert it should get: created alerts at least
+// as severe as its minimum, and updated ones too when it takes updates.
+func (s *Store) upsert(alerts []Alert, to []Recipient) (created, updated []Alert, err error) {
 	in := make([]Alert, len(alerts))
 	for i := range alerts {
 		in[i] = alerts[i]
@@ -368,6 +395,7 @@ func (s *Store) Upsert(alerts []Alert) (created, updated []Alert, err error) {
 		if len(created) == 0 && len(updated) == 0 {
 			return errNoChange
 		}
+		owe(st, created, updated, to, now)
 		return nil
 	})
 	if errors.Is(err, errNoChange) {
@@ -698,6 +726,8 @@ func (s *Store) Prune(before time.Time) (alerts, suppressions int, err error) {
 	err = s.update(func(st *state) error {
 		n, m := len(st.Alerts), len(st.Suppressions)
 		st.Alerts = slices.DeleteFunc(st.Alerts, func(a Alert) bool { return a.LastSeen.Before(before) })
+		// Deliveries of pruned alerts are dropped by the next Outbox.Deliver,
+		// which reports them.
 		st.Suppressions = slices.DeleteFunc(st.Suppressions, func(sp Suppression) bool {
 			return !sp.Until.IsZero() && sp.Until.Before(before)
 		})

@@ -127,7 +127,7 @@ func (p *poster) post(ctx context.Context, body []byte, extra map[string]string)
 			return fmt.Errorf("%w (gave up: %v)", last, ctx.Err())
 		}
 		if !retryable {
-			return last
+			return permanentError{last}
 		}
 		if attempt >= p.retries {
 			if p.retries > 0 {
@@ -208,22 +208,11 @@ func (s *webhookSink) Send(ctx context.Context, alerts []Alert) error {
 		}
 		return s.post.post(ctx, body, nil)
 	}
-	var errs []error
-	for i := range alerts {
-		body, err := json.Marshal(alerts[i])
+	return sendEach(ctx, alerts, func(a *Alert) error {
+		body, err := json.Marshal(a)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("encode alert %s: %w", alerts[i].ID, err))
-			continue
+			return permanentError{fmt.Errorf("encode: %w", err)}
 		}
-		if err := s.post.post(ctx, body, map[string]string{"X-Flowlens-Alert-Id": alerts[i].ID}); err != nil {
-			errs = append(errs, fmt.Errorf("alert %s: %w", alerts[i].ID, err))
-			if ctx.Err() != nil {
-				break
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%d of %d alerts not delivered: %w", len(errs), len(alerts), errors.Join(errs...))
-	}
-	return nil
+		return s.post.post(ctx, body, map[string]string{"X-Flowlens-Alert-Id": a.ID})
+	})
 }
