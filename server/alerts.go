@@ -48,14 +48,14 @@ func alertFilter(q url.Values, now time.Time) (f alert.Filter, offset, limit int
 		for _, s := range strings.Split(st, ",") {
 			v, err := alert.ParseStatus(strings.TrimSpace(s))
 			if err != nil {
-				return f, 0, 0, errorf(http.StatusBadRequest, "bad_request", "status: %v (or all)", err)
+				return f, 0, 0, errorf(http.StatusBadRequest, "bad_request", "%v (or all)", err)
 			}
 			f.Status = append(f.Status, v)
 		}
 	}
 	if sev := q.Get("severity"); sev != "" {
 		if f.MinSeverity, err = alert.ParseSeverity(sev); err != nil {
-			return f, 0, 0, errorf(http.StatusBadRequest, "bad_request", "severity: %v", err)
+			return f, 0, 0, errorf(http.StatusBadRequest, "bad_request", "%v", err)
 		}
 	}
 	if c := q.Get("category"); c != "" {

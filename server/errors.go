@@ -127,7 +127,7 @@ func statusOf(ctx context.Context, err error) *Error {
 // writeError answers with err's status and body.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := statusOf(r.Context(), err)
-	if e.status >= 500 && e.status != http.StatusGatewayTimeout {
+	if e.status >= 500 && e.status != http.StatusGatewayTimeout && e.status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", e.status, "err", err)
 	}
 	writeJSON(w, e.status, map[string]*Error{"error": e})

@@ -1,6 +1,6 @@
 // flowlens web console: plain JavaScript, no dependencies, no external URL.
 // It talks to the JSON API of the same origin (docs/server.md) and builds
-// every element with the DOM (never innerHTML), so query results can hold
+// every element with the DOM and textContent (no HTML parsing), so query results can hold
 // any text.
 "use strict";
 
