@@ -89,7 +89,46 @@ LIMIT 10;`, nil, [][]string{{"42", "10.0.0.7"}, {"30", "10.0.0.8"}}, true},
 		want      [][]string
 		ordered   bool
 	}{"approx_distinct and regexp_like", `SELECT approx_distinct(srcaddr) AS sources, count_if(regexp_like(srcaddr, '^192\.0\.2\.')) AS doc_net
-FROM vpc_flow_logs`, nil, [][]string{{"6", "5"}}, false})
+FROM vpc_flow_logs`, nil, [][]string{{"6", "5"}}, false},
+		// Presto's arbitrary returns a non-null value when there is one;
+		// DuckDB's is first() and returns the first value, NULL or not.
+		struct {
+			name, sql string
+			cols      []string
+			want      [][]string
+			ordered   bool
+		}{"arbitrary skips NULL", `SELECT arbitrary(x) AS v, arbitrary(y) AS none FROM (VALUES (NULL, NULL), ('a', NULL), (NULL, NULL)) t(x, y)`,
+			nil, [][]string{{"a", "null"}}, false},
+		// element_at: an array's element (DuckDB's takes only maps), and a
+		// map's value itself where DuckDB's gives a list of it.
+		struct {
+			name, sql string
+			cols      []string
+			want      [][]string
+			ordered   bool
+		}{"element_at of arrays and maps", `SELECT element_at(histogram(action), 'REJECT') AS rejected,
+  element_at(split('10.0.1.5', '.'), 2) AS second, element_at(split('10.0.1.5', '.'), -1) AS last,
+  element_at(split('10.0.1.5', '.'), 9) AS missing
+FROM vpc_flow_logs`, nil, [][]string{{"3", "0", "5", "null"}}, false},
+		// date_add(unit, value, timestamp), Presto's order, as Athena
+		// queries write "the last week"; DuckDB's own date_add(t, interval)
+		// still works.
+		struct {
+			name, sql string
+			cols      []string
+			want      [][]string
+			ordered   bool
+		}{"date_add of Presto and of DuckDB", `SELECT count(*) AS last_week, min(date_add('hour', 2, from_unixtime(start))) > min(from_unixtime(start)) AS later,
+  date_add(DATE '2020-05-04', INTERVAL 1 DAY) = TIMESTAMP '2020-05-05 00:00:00' AS duckdb_form,
+  date_add('quarter', 1, DATE '2020-05-04') = TIMESTAMP '2020-08-04 00:00:00' AS quarter
+FROM vpc_flow_logs WHERE date > date_add('day', -7, current_date)`, nil, [][]string{{"4", "true", "true", "true"}}, false},
+		struct {
+			name, sql string
+			cols      []string
+			want      [][]string
+			ordered   bool
+		}{"approx_percentile", `SELECT approx_percentile(packets, 0.5) AS median FROM vpc_flow_logs WHERE date = DATE '2020-05-04'`,
+			nil, [][]string{{"1"}}, false})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := e.Query(ctx, engine.Request{SQL: tt.sql})

@@ -152,6 +152,15 @@ var athenaMacros = []string{
 	"CREATE MACRO from_iso8601_date(s) AS CAST(s AS DATE)",
 	"CREATE MACRO approx_distinct(x) AS count(DISTINCT x)", // exact: DuckDB's approx_count_distinct misses at small counts
 	"CREATE MACRO regexp_like(s, pattern) AS regexp_matches(s, pattern)",
+	// DuckDB has functions of these names that answer differently: its
+	// arbitrary is first() and may return NULL where Presto's returns a
+	// non-null value; its element_at takes only maps and gives a list of
+	// the value; its date_add takes (timestamp, interval), which the first
+	// overload keeps.
+	"CREATE MACRO arbitrary(x) AS any_value(x)",
+	"CREATE MACRO element_at(c, k) AS c[k]",
+	"CREATE MACRO date_add(t, i) AS t + i, (unit, n, t) AS t + CAST(n AS BIGINT) * CAST('1 ' || unit AS INTERVAL)",
+	"CREATE MACRO approx_percentile(x, p) AS approx_quantile(x, p)",
 }
 
 // prestoHints say how DuckDB writes the Presto functions of Athena queries
