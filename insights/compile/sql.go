@@ -116,6 +116,28 @@ type renderer struct {
 	err error
 }
 
+// syntax is implemented by dialects that write some constructs otherwise
+// than standard SQL, or cannot write them at all (ClickHouse 18.16). The
+// errors name the construct and wrap insights.ErrUnsupported.
+type syntax interface {
+	boolean(v bool) string
+	distinctFrom(x, y string) string
+	// checkStar refuses a star with except or replace columns it cannot write.
+	checkStar(except, replace []string) error
+	// window refuses row_number() OVER … and QUALIFY (the dedup command).
+	window() error
+	// checkCall refuses a function the dialect cannot write.
+	checkCall(f fn, args []string) error
+	// in writes x [NOT] IN (list), which is NULL when x is.
+	in(x string, list []string, not bool) string
+}
+
+func (r *renderer) setErr(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
 // render turns a statement into SQL text.
 func render(d Dialect, s *selectStmt) (string, error) {
 	r := &renderer{d: d}
@@ -155,6 +177,9 @@ func (r *renderer) stmt(s *selectStmt, ind string) string {
 			for _, rp := range it.replace {
 				repl = append(repl, r.expr(rp.x)+" AS "+r.ident(rp.alias))
 			}
+			if sx, ok := r.d.(syntax); ok {
+				r.setErr(sx.checkStar(it.except, repl))
+			}
 			b.WriteString(r.d.star(it.except, repl))
 			continue
 		}
@@ -188,6 +213,9 @@ func (r *renderer) stmt(s *selectStmt, ind string) string {
 		}
 	}
 	if s.qualify != nil {
+		if sx, ok := r.d.(syntax); ok {
+			r.setErr(sx.window())
+		}
 		b.WriteString("\n" + ind + "QUALIFY " + r.expr(s.qualify))
 	}
 	if len(s.orderBy) > 0 {
@@ -325,6 +353,9 @@ func (r *renderer) expr(x sqlExpr) string {
 		}
 		return x.text
 	case boolLit:
+		if sx, ok := r.d.(syntax); ok {
+			return sx.boolean(x.v)
+		}
 		if x.v {
 			return "true"
 		}
@@ -344,11 +375,17 @@ func (r *renderer) expr(x sqlExpr) string {
 		}
 		return r.atom(x.x) + " IS NULL"
 	case distinctFrom:
+		if sx, ok := r.d.(syntax); ok {
+			return sx.distinctFrom(r.atom(x.x), r.atom(x.y))
+		}
 		return r.atom(x.x) + " IS DISTINCT FROM " + r.atom(x.y)
 	case inList:
 		parts := make([]string, len(x.list))
 		for i, e := range x.list {
 			parts[i] = r.expr(e)
+		}
+		if sx, ok := r.d.(syntax); ok {
+			return sx.in(r.atom(x.x), parts, x.not)
 		}
 		op := " IN ("
 		if x.not {
@@ -359,6 +396,9 @@ func (r *renderer) expr(x sqlExpr) string {
 		args := make([]string, len(x.args))
 		for i, a := range x.args {
 			args[i] = r.expr(a)
+		}
+		if sx, ok := r.d.(syntax); ok {
+			r.setErr(sx.checkCall(x.fn, args))
 		}
 		return r.d.call(x.fn, args)
 	case cast:
