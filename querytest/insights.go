@@ -16,6 +16,8 @@ func CompileInsights(query, dialect string) (string, error) {
 	switch dialect {
 	case compile.DuckDB.Name():
 		d = compile.DuckDB
+	case compile.ClickHouse.Name():
+		d = compile.ClickHouse
 	default:
 		return "", fmt.Errorf("no Insights compiler for the %s dialect", dialect)
 	}
