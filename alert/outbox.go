@@ -142,6 +142,14 @@ func (d *Dispatcher) Recipients() []Recipient {
 	return out
 }
 
+// Recipients lists the outbox's sinks.
+func (o *Outbox) Recipients() []Recipient {
+	if o.disp == nil {
+		return nil
+	}
+	return o.disp.Recipients()
+}
+
 // Record is Store.Upsert that also records, in the same atomic write, a
 // Delivery owed to each sink for every open alert it should get: new alerts
 // at least as severe as the sink's min-severity and, for sinks with

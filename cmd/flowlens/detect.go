@@ -326,15 +326,17 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 	runner := detect.NewRunner(eng, rules, detect.Options{ThreatLists: tls, Insights: insightsCompiler, Parallel: f.parallel, Timeout: f.timeout, OnRule: progress.done})
 
 	var store *alert.Store
-	var disp *alert.Dispatcher
+	var outbox *alert.Outbox
 	if !f.noState {
 		if store, err = alert.OpenStore(dataDir); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
-		if disp, err = alert.NewDispatcher(ctx, g.cfg.Alerts.Sinks, alert.Env{}); err != nil {
+		disp, err := alert.NewDispatcher(ctx, g.cfg.Alerts.Sinks, alert.Env{})
+		if err != nil {
 			path, _ := config.Path(g.config)
 			return &exitError{code: exitUsage, err: alert.InFile(err, path)}
 		}
+		outbox = alert.NewOutbox(store, disp)
 	}
 	var watcher *detect.Watcher
 	if f.follow {
@@ -342,6 +344,34 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if watcher, err = detect.NewWatcher(dataDir); err != nil {
 			return &exitError{code: exitFailure, err: err}
 		}
+	}
+	// A continuous run delivers from a courier of its own, so a slow or dead
+	// sink never holds up detection; a one-shot run delivers at the end of
+	// its pass and its exit code says whether every sink took its alerts.
+	var poke chan struct{}
+	if f.follow && outbox != nil {
+		outbox.Reprobe = 30 * time.Second
+		poke = make(chan struct{}, 1)
+		// Stopping (Ctrl-C) ends the loop but lets a delivery under way
+		// finish for a while, so that what a sink took is recorded rather
+		// than sent again by the next run.
+		loopCtx, stopLoop := context.WithCancel(ctx)
+		sendCtx, abortSends := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			deliverLoop(loopCtx, sendCtx, outbox, poke, 15*time.Second)
+		}()
+		defer func() {
+			stopLoop()
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				abortSends()
+				<-done
+			}
+			abortSends()
+		}()
 	}
 
 	var all []alert.Alert
@@ -352,7 +382,7 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		alerts, changed, failedSinks, err := recordAlerts(ctx, rp, store, disp)
+		alerts, changed, err := recordOwed(rp, store, outbox)
 		if err != nil {
 			return err
 		}
@@ -372,16 +402,36 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 				}
 			}
 		}
+		var owedTo []string
+		switch {
+		case outbox == nil:
+		case f.follow:
+			select {
+			case poke <- struct{}{}:
+			default: // the courier is already due to run
+			}
+		default:
+			// Alerts owed from earlier runs first (oldest first), then this
+			// run's: whatever a sink does not take stays owed.
+			rep, err := outbox.Deliver(ctx)
+			if err != nil {
+				return &exitError{code: exitFailure, err: fmt.Errorf("deliver alerts: %w", err)}
+			}
+			printDelivery("detect", rep, false)
+			for _, s := range rep.Sinks {
+				if s.Owed > 0 || s.GaveUp > 0 {
+					owedTo = append(owedTo, s.Sink)
+				}
+			}
+		}
 		if err := rp.Err(); err != nil {
 			fmt.Fprintf(g.stderr, "detect: %v\n", err)
 			if !f.follow {
 				return &exitError{code: exitFailure, err: errors.New("some rules failed (see above)")}
 			}
 		}
-		if len(failedSinks) > 0 && !f.follow {
-			// The store now knows these alerts, so a re-run will not send
-			// them again: the exit code must tell whoever runs detect.
-			return &exitError{code: exitFailure, err: fmt.Errorf("alerts were not delivered to sink %s (see above): they are in the alert state (flowlens alerts list) but will not be sent again", strings.Join(failedSinks, ", "))}
+		if len(owedTo) > 0 {
+			return &exitError{code: exitFailure, err: fmt.Errorf("alerts were not delivered to sink %s (see above): they stay owed, and the next detect or 'flowlens alerts redeliver' sends them", strings.Join(owedTo, ", "))}
 		}
 		return nil
 	}
@@ -406,36 +456,67 @@ func followFormat(format string) string {
 	return format
 }
 
-// recordAlerts upserts the run's alerts into the store and dispatches the new
-// ones. It returns every alert the run found, as the store now holds it, and
-// those the run created or changed. Without a store both are the run's alerts
-// in normal form. failedSinks names the sinks that did not deliver everything
-// (their errors are printed on stderr).
+// recordAlerts is the step of a continuous detection (flowlens serve):
+// it records the run's alerts and what they owe to the sinks, then delivers
+// everything owed, earlier failures included. failedSinks names the sinks
+// still owed alerts (their errors are printed on stderr); those alerts are
+// sent again by the next pass. The dispatcher's outbox lives as long as the
+// dispatcher, so a dead sink is tried again only every 30 s or more
+// (Outbox.Reprobe), not on every pass.
 func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, disp *alert.Dispatcher) (all, changed []alert.Alert, failedSinks []string, err error) {
+	var o *alert.Outbox
+	if store != nil && disp != nil {
+		v, ok := outboxes.Load(disp)
+		if !ok {
+			fresh := alert.NewOutbox(store, disp)
+			fresh.Reprobe = 30 * time.Second
+			v, _ = outboxes.LoadOrStore(disp, fresh)
+		}
+		o = v.(*alert.Outbox)
+	}
+	all, changed, err = recordOwed(rp, store, o)
+	if err != nil || o == nil {
+		return all, changed, nil, err
+	}
+	rep, err := o.Deliver(ctx)
+	if err != nil {
+		return all, changed, nil, fmt.Errorf("deliver alerts: %w", err)
+	}
+	printDelivery("detect", rep, true)
+	for _, s := range rep.Sinks {
+		if s.Owed > 0 || s.GaveUp > 0 {
+			failedSinks = append(failedSinks, s.Sink)
+		}
+	}
+	return all, changed, failedSinks, nil
+}
+
+// outboxes holds recordAlerts' outbox of each dispatcher.
+var outboxes sync.Map
+
+// recordOwed records the run's alerts in the store and what they owe to
+// the sinks (delivered afterwards). It returns every alert the run found, as
+// the store now holds it, and those the run created or changed. Without a
+// store both are the run's alerts in normal form.
+func recordOwed(rp *detect.Report, store *alert.Store, outbox *alert.Outbox) (all, changed []alert.Alert, err error) {
 	if store == nil {
 		out := make([]alert.Alert, 0, len(rp.Alerts))
 		for _, a := range rp.Alerts {
 			if err := a.Normalize(); err != nil {
-				return nil, nil, nil, &exitError{code: exitFailure, err: err}
+				return nil, nil, &exitError{code: exitFailure, err: err}
 			}
 			out = append(out, a)
 		}
-		return out, out, nil, nil
+		return out, out, nil
 	}
-	created, updated, err := store.Upsert(rp.Alerts)
+	var created, updated []alert.Alert
+	if outbox != nil {
+		created, updated, err = outbox.Record(rp.Alerts)
+	} else {
+		created, updated, err = store.Upsert(rp.Alerts)
+	}
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
-	}
-	if disp != nil && disp.Len() > 0 {
-		results := disp.Dispatch(ctx, created, updated)
-		if err := alert.Errors(results); err != nil {
-			fmt.Fprintf(g.stderr, "detect: %v\n", err)
-			for _, r := range results {
-				if r.Err != nil {
-					failedSinks = append(failedSinks, r.Sink)
-				}
-			}
-		}
+		return nil, nil, &exitError{code: exitFailure, err: fmt.Errorf("record alerts: %w", err)}
 	}
 	changed = append(append([]alert.Alert(nil), created...), updated...)
 	alert.SortAlerts(changed)
@@ -448,7 +529,7 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 	// run's answer: look them up so that a re-run prints the same alerts.
 	known, err := store.List(alert.Filter{Since: rp.From.Add(-24 * time.Hour)})
 	if err != nil {
-		return nil, nil, nil, &exitError{code: exitFailure, err: err}
+		return nil, nil, &exitError{code: exitFailure, err: err}
 	}
 	for _, f := range rp.Alerts {
 		for _, k := range known {
@@ -462,7 +543,57 @@ func recordAlerts(ctx context.Context, rp *detect.Report, store *alert.Store, di
 		}
 	}
 	alert.SortAlerts(out)
-	return out, changed, failedSinks, nil
+	return out, changed, nil
+}
+
+// deliverLoop is the courier of a continuous run: it delivers what is owed
+// each time a pass pokes it, and every period besides, so alerts owed to a
+// sink that was down go out once it is back (Outbox.Reprobe spaces the
+// tries of a dead sink) even while no new data arrives. It stops when ctx
+// ends; deliveries run under sendCtx, so one under way may finish.
+func deliverLoop(ctx, sendCtx context.Context, o *alert.Outbox, poke <-chan struct{}, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-poke:
+		case <-t.C:
+		}
+		rep, err := o.Deliver(sendCtx)
+		if err != nil {
+			fmt.Fprintf(g.stderr, "detect: deliver alerts: %v\n", err)
+			continue
+		}
+		printDelivery("detect", rep, true)
+	}
+}
+
+// printDelivery reports a delivery on stderr: what each sink took (unless
+// -q), and every alert given up, dropped or still owed. quietSkips leaves
+// out sinks that were only skipped (down since an earlier try), which a
+// continuous run would otherwise repeat on every tick.
+func printDelivery(prefix string, rep *alert.DeliveryReport, quietSkips bool) {
+	var took []string
+	attempted := false
+	for _, s := range rep.Sinks {
+		if s.Delivered > 0 {
+			took = append(took, fmt.Sprintf("%s %d", s.Sink, s.Delivered))
+		}
+		if s.Err != nil || s.GaveUp > 0 || s.Dropped > 0 {
+			attempted = true
+		}
+	}
+	if len(took) > 0 && !g.quiet {
+		fmt.Fprintf(g.stderr, "%s: delivered alerts: %s\n", prefix, strings.Join(took, ", "))
+	}
+	if quietSkips && !attempted {
+		return
+	}
+	for _, n := range rep.Notes() {
+		fmt.Fprintf(g.stderr, "%s: %s\n", prefix, n)
+	}
 }
 
 func printDetect(format string, alerts []alert.Alert, truth []detect.TruthEvent, scored bool) error {
