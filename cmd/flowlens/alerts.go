@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,16 +33,21 @@ matching alerts by rule, source or target (address or CIDR), forever or until a
 time; muted alerts are still recorded, never sent.
 
 Sinks (stdout, file, webhook, slack, sns, syslog) are configured under alerts.sinks
-in the configuration file; see docs/alerts.md.`,
+in the configuration file; see docs/alerts.md. What a sink has not taken (it was down)
+stays owed to it: every later detect sends it again, oldest first; 'alerts pending'
+lists it and 'alerts redeliver' sends it now.`,
 		Example: `  flowlens alerts list
   flowlens alerts list --status all --severity high --since 24h -o ndjson
   flowlens alerts ack a-3f9c2e1b --note "pentest, ticket SEC-42"
   flowlens alerts suppress --src 10.0.8.0/24 --for 7d --note "vulnerability scanner"
-  flowlens alerts test-sinks`,
+  flowlens alerts test-sinks
+  flowlens alerts pending -o table
+  flowlens alerts redeliver`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newAlertsListCmd(), newAlertsAckCmd(), newAlertsUnackCmd(), newAlertsSuppressCmd(), newAlertsTestSinksCmd())
+	cmd.AddCommand(newAlertsListCmd(), newAlertsAckCmd(), newAlertsUnackCmd(), newAlertsSuppressCmd(), newAlertsTestSinksCmd(),
+		newAlertsPendingCmd(), newAlertsRedeliverCmd())
 	return cmd
 }
 
@@ -443,4 +449,190 @@ recorded in the alert state. Exit status 1 when any sink failed.`,
 			return nil
 		},
 	}
+}
+
+// openOutbox opens the alert store and the configured sinks; a wrong sink
+// is a usage error placed in the configuration file.
+func openOutbox(cmd *cobra.Command) (*alert.Outbox, error) {
+	store, err := openAlertStore()
+	if err != nil {
+		return nil, err
+	}
+	d, err := alert.NewDispatcher(cmd.Context(), g.cfg.Alerts.Sinks, alert.Env{Stdout: g.stdout})
+	if err != nil {
+		path, _ := config.Path(g.config)
+		return nil, &exitError{code: exitUsage, err: alert.InFile(err, path)}
+	}
+	return alert.NewOutbox(store, d), nil
+}
+
+// checkSinkNames refuses --sink names that no configured sink has.
+func checkSinkNames(o *alert.Outbox, names []string) error {
+	var known []string
+	for _, r := range o.Recipients() {
+		known = append(known, r.Sink)
+	}
+	for _, n := range names {
+		if !slices.Contains(known, n) {
+			if len(known) == 0 {
+				return usageErrorf("--sink %q: no sinks are configured (alerts.sinks)", n)
+			}
+			return usageErrorf("--sink %q is not a configured sink (sinks: %s)", n, strings.Join(known, ", "))
+		}
+	}
+	return nil
+}
+
+func newAlertsPendingCmd() *cobra.Command {
+	var sinks []string
+	cmd := &cobra.Command{
+		Use:   "pending [--sink NAME]... [-o table|csv|json|ndjson]",
+		Short: "List the alerts still owed to each sink",
+		Long: `Pending lists the deliveries still owed: alerts a sink has not taken yet because
+it failed (the webhook was down, syslog refused the connection, SNS answered an
+error), oldest first for each sink. The next 'flowlens detect' (or a running
+detect --follow) sends them again before new ones; 'flowlens alerts redeliver'
+sends them now.
+
+Each row is one alert and one sink: kind is new, or update for a sink with
+send-updates that got the alert before; owed_since is when the sink was first
+owed it; attempts, last_try and error are its failed sends. note says what the
+next delivery will do instead of sending it: drop it (the sink was removed from
+the configuration; the alert was acked, suppressed or pruned; the sink's
+min-severity or send-updates changed) or give it up (owed for longer than the
+sink's give-up-after, 7 days by default).`,
+		Example: `  flowlens alerts pending -o table
+  flowlens alerts pending --sink soc -o ndjson | jq .alert`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := openOutbox(cmd)
+			if err != nil {
+				return err
+			}
+			ps, err := o.Pending()
+			if err != nil {
+				return err
+			}
+			format := g.outputFormat("ndjson")
+			if format == "text" {
+				format = "table"
+			}
+			rs := &resultSet{Columns: []string{"sink", "type", "alert", "kind", "severity", "rule", "src", "dst", "title",
+				"owed_since", "attempts", "last_try", "error", "note"}}
+			per := map[string]int{}
+			var order []string
+			for _, p := range ps {
+				if len(sinks) > 0 && !slices.Contains(sinks, p.Sink) {
+					continue
+				}
+				kind := "new"
+				if p.Update {
+					kind = "update"
+				}
+				var sev, rule, src, dst, title any
+				if a := p.Alert; a != nil {
+					sev, rule, src, dst, title = a.Severity.String(), a.Rule, nullText(a.Src), nullText(a.Dst), a.Title
+				}
+				rs.Rows = append(rs.Rows, []any{p.Sink, p.Type, p.Delivery.Alert, kind, sev, rule, src, dst, title,
+					p.Since, p.Attempts, timeOrNil(p.LastTry), nullText(p.Error), nullText(p.Note)})
+				if per[p.Sink] == 0 {
+					order = append(order, p.Sink)
+				}
+				per[p.Sink]++
+			}
+			rs.Stats = map[string]any{"pending": len(rs.Rows)}
+			if format == "table" && !g.quiet {
+				if len(rs.Rows) == 0 {
+					fmt.Fprintln(g.stderr, "nothing is owed to any sink")
+					return nil
+				}
+				var parts []string
+				for _, s := range order {
+					parts = append(parts, fmt.Sprintf("%s %d", s, per[s]))
+				}
+				fmt.Fprintf(g.stderr, "%d deliveries owed: %s\n", len(rs.Rows), strings.Join(parts, ", "))
+			}
+			return writeResult(g.stdout, format, rs)
+		},
+	}
+	cmd.Flags().StringArrayVar(&sinks, "sink", nil, "only the deliveries owed to this sink (its name); repeatable")
+	return cmd
+}
+
+func newAlertsRedeliverCmd() *cobra.Command {
+	var sinks []string
+	cmd := &cobra.Command{
+		Use:   "redeliver [--sink NAME]...",
+		Short: "Send the alerts still owed to the sinks now",
+		Long: `Redeliver sends every alert still owed to a sink (see 'flowlens alerts pending'),
+oldest first, as the next 'flowlens detect' would, and prints each sink's result:
+delivered, still owed, given up (owed for longer than the sink's give-up-after)
+and dropped (no longer to be sent: the sink was removed from the configuration,
+the alert was acked, suppressed or pruned). A sink that fails is not tried again
+for its other alerts in the same run: they stay owed.
+
+Delivery is at least once: a process killed after a sink took an alert and
+before that was recorded sends it again next time (at most one chunk of 100
+alerts per sink).
+
+Exit status: 0 when every owed alert was delivered (or dropped), 1 when some are
+still owed or were given up.`,
+		Example: `  flowlens alerts redeliver
+  flowlens alerts redeliver --sink soc -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o, err := openOutbox(cmd)
+			if err != nil {
+				return err
+			}
+			if err := checkSinkNames(o, sinks); err != nil {
+				return err
+			}
+			o.Only = sinks
+			rep, err := o.Deliver(cmd.Context())
+			if err != nil {
+				return err
+			}
+			format := g.outputFormat("table")
+			if format == "text" {
+				format = "table"
+			}
+			rs := &resultSet{Columns: []string{"sink", "type", "target", "delivered", "owed", "gave_up", "dropped", "ms", "result"}}
+			for _, s := range rep.Sinks {
+				if len(sinks) > 0 && !slices.Contains(sinks, s.Sink) {
+					continue
+				}
+				res := "ok"
+				switch {
+				case !s.Configured:
+					res = "no longer configured: owed alerts dropped"
+				case s.Err != nil:
+					res = s.Err.Error()
+				case s.Owed > 0:
+					res = "left alone after failing"
+				case s.GaveUp > 0:
+					res = "gave up alerts owed too long"
+				}
+				var target any = s.Target
+				if !s.Configured {
+					target = nil
+				}
+				rs.Rows = append(rs.Rows, []any{s.Sink, s.Type, target, s.Delivered, s.Owed, s.GaveUp, s.Dropped, s.Elapsed.Milliseconds(), res})
+			}
+			d, owed, gaveUp, dropped := rep.Totals()
+			rs.Stats = map[string]any{"delivered": d, "owed": owed, "gave_up": gaveUp, "dropped": dropped}
+			if err := writeResult(g.stdout, format, rs); err != nil {
+				return err
+			}
+			for _, n := range rep.Notes() {
+				fmt.Fprintf(g.stderr, "redeliver: %s\n", n)
+			}
+			if rep.Failed() {
+				return &exitError{code: exitFailure, err: fmt.Errorf("not every owed alert was delivered: %d still owed, %d given up (see above)", owed, gaveUp)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sinks, "sink", nil, "only deliver to this sink (its name); repeatable")
+	return cmd
 }
