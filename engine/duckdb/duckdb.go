@@ -19,6 +19,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -675,28 +676,7 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 		}
 		row := make([]any, len(dest))
 		for i, v := range dest {
-			row[i] = normalize(v)
-			if t, ok := row[i].(time.Time); ok {
-				// The driver gives dates and times of day as time.Time;
-				// they come out as DuckDB writes them.
-				switch res.Columns[i].Type {
-				case "DATE":
-					row[i] = t.Format("2006-01-02")
-				case "TIME":
-					row[i] = t.Format("15:04:05.999999")
-				case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS":
-					// A TIMESTAMP without a time zone is a wall-clock
-					// time (strptime, AT TIME ZONE, a cast): it must not
-					// come out as if it were UTC.
-					row[i] = t.Format("2006-01-02 15:04:05.999999999")
-				case "TIMETZ", "TIME WITH TIME ZONE":
-					layout := "15:04:05.999999-07"
-					if _, off := t.Zone(); off%3600 != 0 {
-						layout += ":00"
-					}
-					row[i] = t.Format(layout)
-				}
-			}
+			row[i] = normalize(v, res.Columns[i].Type)
 		}
 		res.Rows = append(res.Rows, row)
 	}
@@ -786,11 +766,25 @@ type wrapError struct {
 func (w *wrapError) Error() string { return w.err.Error() }
 func (w *wrapError) Unwrap() error { return w.err }
 
-// normalize turns a driver value into one of the Result value types.
-func normalize(v driver.Value) any {
+// normalize turns a driver value of the DuckDB type typ (as the driver
+// names it: "UUID", "INTEGER[]", "STRUCT(a UUID, b BLOB)") into one of the
+// Result value types, also inside lists, structs and maps. Values whose Go
+// form is not the one DuckDB writes come out as DuckDB writes them (CAST(x AS
+// VARCHAR)): dates, times of day, timestamps without a time zone, intervals,
+// UUIDs and blobs (both bytes from the driver), infinite times.
+func normalize(v driver.Value, typ string) any {
 	switch x := v.(type) {
-	case nil, bool, int64, float64, string, time.Time, []byte:
+	case nil, bool, int64, string:
 		return x
+	case float64:
+		return x
+	case []byte:
+		if typ == "UUID" && len(x) == 16 {
+			return uuidText(x)
+		}
+		return blobText(x)
+	case time.Time:
+		return timeValue(x, typ)
 	case int8:
 		return int64(x)
 	case int16:
@@ -811,7 +805,13 @@ func normalize(v driver.Value) any {
 		}
 		return new(big.Int).SetUint64(x)
 	case float32:
-		return float64(x)
+		// The shortest decimal that reads back as the float32, as DuckDB
+		// writes it (0.1, not the 0.10000000149011612 of its widening).
+		f, err := strconv.ParseFloat(strconv.FormatFloat(float64(x), 'g', -1, 32), 64)
+		if err != nil {
+			return float64(x)
+		}
+		return f
 	case *big.Int:
 		if x.IsInt64() {
 			return x.Int64()
@@ -826,38 +826,192 @@ func normalize(v driver.Value) any {
 	case *duck.UUID:
 		return x.String()
 	case []any:
+		elem := listElem(typ)
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = normalize(e)
+			out[i] = normalize(e, elem)
 		}
 		return out
 	case map[string]any:
+		fields := structFields(typ)
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = normalize(e)
+			out[k] = normalize(e, fields[k])
 		}
 		return out
 	case duck.Map:
+		kt, vt := mapTypes(typ)
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[fmt.Sprint(k)] = normalize(e)
+			out[fmt.Sprint(normalize(k, kt))] = normalize(e, vt)
 		}
 		return out
 	case duck.OrderedMap:
 		// What the driver gives for MAP (histogram's answer). JSON objects
 		// need string keys; their order is lost, as in any map[string]any.
+		kt, vt := mapTypes(typ)
 		keys, vals := x.Keys(), x.Values()
 		out := make(map[string]any, len(keys))
 		for i, k := range keys {
-			out[fmt.Sprint(normalize(k))] = normalize(vals[i])
+			out[fmt.Sprint(normalize(k, kt))] = normalize(vals[i], vt)
 		}
 		return out
 	case duck.Union:
-		return normalize(x.Value)
+		return normalize(x.Value, unionMember(typ, x.Tag))
 	case fmt.Stringer:
 		return x.String()
 	}
 	return fmt.Sprint(v)
+}
+
+// timeValue writes the driver's time.Time for a value of type typ: dates and
+// times of day as DuckDB writes them, timestamps without a time zone as the
+// wall-clock time they are (flowlens cannot know their zone, so they must not
+// come out as if they were UTC), infinite dates and timestamps as DuckDB's
+// "infinity". Timestamps with a time zone stay time.Time.
+func timeValue(t time.Time, typ string) any {
+	switch typ {
+	case "DATE":
+		switch days := t.Unix() / 86400; days {
+		case math.MaxInt32:
+			return "infinity"
+		case -math.MaxInt32:
+			return "-infinity"
+		}
+		return t.Format("2006-01-02")
+	case "TIME":
+		return t.Format("15:04:05.999999")
+	case "TIMETZ", "TIME WITH TIME ZONE":
+		layout := "15:04:05.999999-07"
+		if _, off := t.Zone(); off%3600 != 0 {
+			layout += ":00"
+		}
+		return t.Format(layout)
+	}
+	// DuckDB's infinite timestamps are the extreme microsecond counts.
+	switch t.UnixMicro() {
+	case math.MaxInt64:
+		return "infinity"
+	case -math.MaxInt64:
+		return "-infinity"
+	}
+	switch typ {
+	case "TIMESTAMP", "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS":
+		return t.Format("2006-01-02 15:04:05.999999999")
+	}
+	return t
+}
+
+// uuidText writes 16 bytes in the 8-4-4-4-12 form.
+func uuidText(b []byte) string {
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// blobText writes a blob as DuckDB does: printable ASCII as it is, every
+// other byte, and the quotes and backslash, as \xHH.
+func blobText(b []byte) string {
+	var sb strings.Builder
+	for _, c := range b {
+		if c >= 0x20 && c <= 0x7e && c != '\\' && c != '\'' && c != '"' {
+			sb.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&sb, `\x%02X`, c)
+	}
+	return sb.String()
+}
+
+// listElem returns the element type of a list or array type ("UUID[]",
+// "INTEGER[3]"), or "" when typ is neither.
+func listElem(typ string) string {
+	if !strings.HasSuffix(typ, "]") {
+		return ""
+	}
+	if i := strings.LastIndexByte(typ, '['); i > 0 {
+		return typ[:i]
+	}
+	return ""
+}
+
+// structFields returns the field types of "STRUCT(a UUID, \"b c\" BLOB)" by
+// field name.
+func structFields(typ string) map[string]string {
+	inner, ok := typeArgs(typ, "STRUCT(")
+	if !ok {
+		return nil
+	}
+	out := map[string]string{}
+	for _, f := range inner {
+		name, t := splitField(f)
+		out[name] = t
+	}
+	return out
+}
+
+// unionMember returns the type of the member tag of "UNION(a UUID, b INTEGER)".
+func unionMember(typ, tag string) string {
+	inner, _ := typeArgs(typ, "UNION(")
+	for _, f := range inner {
+		if name, t := splitField(f); name == tag {
+			return t
+		}
+	}
+	return ""
+}
+
+// mapTypes returns the key and value types of "MAP(K, V)".
+func mapTypes(typ string) (string, string) {
+	inner, ok := typeArgs(typ, "MAP(")
+	if !ok || len(inner) != 2 {
+		return "", ""
+	}
+	return inner[0], inner[1]
+}
+
+// typeArgs splits the parenthesised list of a type such as STRUCT(...) at
+// its top-level commas, outside nested parentheses and quoted names.
+func typeArgs(typ, prefix string) ([]string, bool) {
+	if !strings.HasPrefix(typ, prefix) || !strings.HasSuffix(typ, ")") {
+		return nil, false
+	}
+	body := typ[len(prefix) : len(typ)-1]
+	var out []string
+	depth, quoted, from := 0, false, 0
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')':
+			depth--
+		case c == ',' && depth == 0:
+			out = append(out, strings.TrimSpace(body[from:i]))
+			from = i + 1
+		}
+	}
+	return append(out, strings.TrimSpace(body[from:])), true
+}
+
+// splitField splits a struct field "name TYPE" or "\"quoted name\" TYPE".
+func splitField(f string) (name, typ string) {
+	if strings.HasPrefix(f, `"`) {
+		for i := 1; i < len(f); i++ {
+			if f[i] != '"' {
+				continue
+			}
+			if i+1 < len(f) && f[i+1] == '"' {
+				i++
+				continue
+			}
+			return strings.ReplaceAll(f[1:i], `""`, `"`), strings.TrimSpace(f[i+1:])
+		}
+		return f, ""
+	}
+	name, typ, _ = strings.Cut(f, " ")
+	return name, strings.TrimSpace(typ)
 }
 
 // typographicQuotes are the curly quotes that text copied from web pages

@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/engine/duckdb"
@@ -410,6 +412,13 @@ func TestValueText(t *testing.T) {
 		"TIMESTAMP '2024-03-01 10:00:00'", "TIMESTAMP '2024-03-01 10:00:00.5'", "make_timestamp(2024, 3, 1, 23, 59, 59.25)",
 		"to_timestamp(1709251200) AT TIME ZONE 'America/New_York'", "strptime('2024-03-01 10:00:01', '%Y-%m-%d %H:%M:%S')",
 		"TIMESTAMP_S '2024-03-01 10:00:00'", "TIMESTAMP_MS '2024-03-01 10:00:00.123'", "TIMESTAMP_NS '2024-03-01 10:00:00.123456789'",
+		// UUIDs and blobs come from the driver as bytes; DuckDB writes a
+		// UUID in its 8-4-4-4-12 form and a blob with \xHH escapes.
+		"'8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b'::UUID", "'00000000-0000-0000-0000-000000000000'::UUID",
+		"from_hex('00ff5c41227f2027')", "encode('é')", "'plain'::BLOB", "''::BLOB",
+		// Infinite times are written as DuckDB writes them, not as the
+		// driver's largest time.
+		"'infinity'::TIMESTAMP", "'-infinity'::TIMESTAMP", "'infinity'::DATE", "'-infinity'::DATE",
 	}
 	for _, x := range exprs {
 		t.Run(x, func(t *testing.T) {
@@ -421,6 +430,28 @@ func TestValueText(t *testing.T) {
 				t.Errorf("got %#v, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestNestedValues checks that values inside lists and structs are written
+// as at the top level, and that FLOAT values keep the digits DuckDB shows
+// rather than those of their widening to float64.
+func TestNestedValues(t *testing.T) {
+	e, _ := newLake(t, fiveDays)
+	res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT ['8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b'::UUID] AS l, " +
+		"{'u': '8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b'::UUID, 'b': from_hex('00ff')} AS s, [from_hex('41ff')] AS lb, " +
+		"0.1::FLOAT AS f, [0.1::FLOAT] AS lf, 'nan'::FLOAT AS nf"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{
+		[]any{"8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b"},
+		map[string]any{"u": "8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b", "b": `\x00\xFF`},
+		[]any{`A\xFF`},
+		0.1, []any{0.1}, math.NaN(),
+	}
+	if d := cmp.Diff(want, res.Rows[0], cmpopts.EquateNaNs()); d != "" {
+		t.Errorf("nested values (-want +got):\n%s", d)
 	}
 }
 
