@@ -10,7 +10,11 @@
 // Record (one typed flow-log record whose strings point into the parsed line).
 package flowlog
 
-import "strings"
+import (
+	"fmt"
+	"math"
+	"strings"
+)
 
 // FieldID names a field of the registry. IDs are stable only within one build;
 // persist field names, never IDs.
@@ -64,6 +68,24 @@ type Field struct {
 	Description string
 	// Tags marks fields whose values AWS percent-encodes (v11 tag fields).
 	Tags bool
+	// Min and Max are the legal values of an integer field, from AWS's
+	// documentation of the field (both 0 for fields without one, which
+	// take their type's range). A line with a value outside them is not a
+	// record: the parser reports it. start and end are Unix seconds, or
+	// milliseconds that the parser turns into seconds.
+	Min, Max int64
+}
+
+// HasRange reports whether the field has a legal range of its own, narrower
+// than its type's.
+func (f *Field) HasRange() bool { return f.Min != 0 || f.Max != 0 }
+
+// RangeText describes the field's legal values: "0–65535", "0 or more".
+func (f *Field) RangeText() string {
+	if f.Max == math.MaxInt64 {
+		return fmt.Sprintf("%d or more", f.Min)
+	}
+	return fmt.Sprintf("%d–%d", f.Min, f.Max)
 }
 
 // The fields of the registry. The order is AWS's documented order, version by version.
@@ -140,24 +162,24 @@ const (
 const Unknown FieldID = 255
 
 var registry = [NumFields]Field{
-	{Name: "version", Version: 2, Type: Int32, Description: "flow-log version: 2 for the default format, else the highest version among the format's fields"},
+	{Name: "version", Version: 2, Type: Int32, Description: "flow-log version: 2 for the default format, else the highest version among the format's fields", Min: 2, Max: 11},
 	{Name: "account-id", Insights: "accountId", Version: 2, Description: "AWS account that owns the source network interface"},
 	{Name: "interface-id", Insights: "interfaceId", Version: 2, Description: "network interface (ENI) the traffic was recorded on"},
 	{Name: "srcaddr", Insights: "srcAddr", Version: 2, Type: IP, Description: "source address (the interface's private IP for outgoing traffic)"},
 	{Name: "dstaddr", Insights: "dstAddr", Version: 2, Type: IP, Description: "destination address (the interface's private IP for incoming traffic)"},
-	{Name: "srcport", Insights: "srcPort", Version: 2, Type: Int32, Description: "source port"},
-	{Name: "dstport", Insights: "dstPort", Version: 2, Type: Int32, Description: "destination port"},
-	{Name: "protocol", Version: 2, Type: Int32, Description: "IANA protocol number (6 TCP, 17 UDP, 1 ICMP)"},
-	{Name: "packets", Version: 2, Type: Int64, Description: "packets transferred during the flow"},
-	{Name: "bytes", Version: 2, Type: Int64, Description: "bytes transferred during the flow"},
-	{Name: "start", Insights: "startTime", Version: 2, Type: Int64, Description: "Unix seconds of the first packet in the aggregation interval"},
-	{Name: "end", Insights: "endTime", Version: 2, Type: Int64, Description: "Unix seconds of the last packet in the aggregation interval"},
+	{Name: "srcport", Insights: "srcPort", Version: 2, Type: Int32, Description: "source port", Min: 0, Max: 65535},
+	{Name: "dstport", Insights: "dstPort", Version: 2, Type: Int32, Description: "destination port", Min: 0, Max: 65535},
+	{Name: "protocol", Version: 2, Type: Int32, Description: "IANA protocol number (6 TCP, 17 UDP, 1 ICMP)", Min: 0, Max: 255},
+	{Name: "packets", Version: 2, Type: Int64, Description: "packets transferred during the flow", Min: 0, Max: math.MaxInt64},
+	{Name: "bytes", Version: 2, Type: Int64, Description: "bytes transferred during the flow", Min: 0, Max: math.MaxInt64},
+	{Name: "start", Insights: "startTime", Version: 2, Type: Int64, Description: "Unix seconds of the first packet in the aggregation interval", Min: 0, Max: maxTime},
+	{Name: "end", Insights: "endTime", Version: 2, Type: Int64, Description: "Unix seconds of the last packet in the aggregation interval", Min: 0, Max: maxTime},
 	{Name: "action", Version: 2, Description: "ACCEPT or REJECT by security groups and network ACLs"},
 	{Name: "log-status", Insights: "logStatus", Version: 2, Description: "OK, NODATA (no traffic in the interval) or SKIPDATA (records skipped)"},
 	{Name: "vpc-id", Insights: "vpcId", Version: 3, Description: "VPC of the network interface"},
 	{Name: "subnet-id", Insights: "subnetId", Version: 3, Description: "subnet of the network interface"},
 	{Name: "instance-id", Insights: "instanceId", Version: 3, Description: "instance of the interface, if you own it; - for requester-managed interfaces"},
-	{Name: "tcp-flags", Insights: "tcpFlags", Version: 3, Type: Int32, Description: "OR of the TCP flags seen in the interval: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32"},
+	{Name: "tcp-flags", Insights: "tcpFlags", Version: 3, Type: Int32, Description: "OR of the TCP flags seen in the interval: FIN 1, SYN 2, RST 4, PSH 8, ACK 16, URG 32", Min: 0, Max: 255},
 	{Name: "type", Version: 3, Description: "traffic type: IPv4, IPv6 or EFA"},
 	{Name: "pkt-srcaddr", Insights: "pktSrcAddr", Version: 3, Type: IP, Description: "packet-level (original) source address, before NAT or load balancing"},
 	{Name: "pkt-dstaddr", Insights: "pktDstAddr", Version: 3, Type: IP, Description: "packet-level (original) destination address"},
@@ -168,7 +190,7 @@ var registry = [NumFields]Field{
 	{Name: "pkt-src-aws-service", Insights: "pktSrcAwsService", Version: 5, Description: "AWS service (ip-ranges subset) of pkt-srcaddr, such as S3 or EC2"},
 	{Name: "pkt-dst-aws-service", Insights: "pktDstAwsService", Version: 5, Description: "AWS service (ip-ranges subset) of pkt-dstaddr"},
 	{Name: "flow-direction", Insights: "flowDirection", Version: 5, Description: "ingress or egress, relative to the interface"},
-	{Name: "traffic-path", Insights: "trafficPath", Version: 5, Type: Int32, Description: "egress path: 1 same VPC, 2 internet or VPC endpoint gateway, 3 VGW, 4 intra-Region peering, 5 inter-Region peering, 6 local gateway, 7 endpoint, 8 internet gateway"},
+	{Name: "traffic-path", Insights: "trafficPath", Version: 5, Type: Int32, Description: "egress path: 1 same VPC, 2 internet or VPC endpoint gateway, 3 VGW, 4 intra-Region peering, 5 inter-Region peering, 6 local gateway, 7 endpoint, 8 internet gateway", Min: 1, Max: 8},
 	{Name: "resource-type", Insights: "resourceType", Version: 6, Description: "transit gateway: resource type (TransitGateway)"},
 	{Name: "tgw-id", Insights: "tgwId", Version: 6, Description: "transit gateway ID"},
 	{Name: "tgw-attachment-id", Insights: "tgwAttachmentId", Version: 6, Description: "transit gateway attachment ID"},
@@ -183,10 +205,10 @@ var registry = [NumFields]Field{
 	{Name: "tgw-src-az-id", Insights: "tgwSrcAzId", Version: 6, Description: "Availability Zone of the source attachment"},
 	{Name: "tgw-dst-az-id", Insights: "tgwDstAzId", Version: 6, Description: "Availability Zone of the destination attachment"},
 	{Name: "tgw-pair-attachment-id", Insights: "tgwPairAttachmentId", Version: 6, Description: "the peer attachment of the flow"},
-	{Name: "packets-lost-no-route", Insights: "packetsLostNoRoute", Version: 6, Type: Int64, Description: "packets dropped for lack of a route"},
-	{Name: "packets-lost-blackhole", Insights: "packetsLostBlackhole", Version: 6, Type: Int64, Description: "packets dropped by a blackhole route"},
-	{Name: "packets-lost-mtu-exceeded", Insights: "packetsLostMtuExceeded", Version: 6, Type: Int64, Description: "packets dropped for exceeding the MTU"},
-	{Name: "packets-lost-ttl-expired", Insights: "packetsLostTtlExpired", Version: 6, Type: Int64, Description: "packets dropped because the TTL expired"},
+	{Name: "packets-lost-no-route", Insights: "packetsLostNoRoute", Version: 6, Type: Int64, Description: "packets dropped for lack of a route", Min: 0, Max: math.MaxInt64},
+	{Name: "packets-lost-blackhole", Insights: "packetsLostBlackhole", Version: 6, Type: Int64, Description: "packets dropped by a blackhole route", Min: 0, Max: math.MaxInt64},
+	{Name: "packets-lost-mtu-exceeded", Insights: "packetsLostMtuExceeded", Version: 6, Type: Int64, Description: "packets dropped for exceeding the MTU", Min: 0, Max: math.MaxInt64},
+	{Name: "packets-lost-ttl-expired", Insights: "packetsLostTtlExpired", Version: 6, Type: Int64, Description: "packets dropped because the TTL expired", Min: 0, Max: math.MaxInt64},
 	{Name: "ecs-cluster-arn", Insights: "ecsClusterArn", Version: 7, Description: "ARN of the ECS cluster of the task"},
 	{Name: "ecs-cluster-name", Insights: "ecsClusterName", Version: 7, Description: "name of the ECS cluster"},
 	{Name: "ecs-container-instance-arn", Insights: "ecsContainerInstanceArn", Version: 7, Description: "ARN of the ECS container instance (EC2 launch type)"},
@@ -199,7 +221,7 @@ var registry = [NumFields]Field{
 	{Name: "ecs-task-id", Insights: "ecsTaskId", Version: 7, Description: "task ID"},
 	{Name: "reject-reason", Insights: "rejectReason", Version: 8, Description: "why traffic was rejected, such as BPA (VPC Block Public Access)"},
 	{Name: "resource-id", Insights: "resourceId", Version: 9, Description: "resource the traffic passed through, such as a regional NAT gateway"},
-	{Name: "encryption-status", Insights: "encryptionStatus", Version: 10, Type: Int32, Description: "VPC encryption controls: 0 not encrypted, 1 Nitro-encrypted, 2 application-encrypted, 3 both"},
+	{Name: "encryption-status", Insights: "encryptionStatus", Version: 10, Type: Int32, Description: "VPC encryption controls: 0 not encrypted, 1 Nitro-encrypted, 2 application-encrypted, 3 both", Min: 0, Max: 3},
 	{Name: "src-tags", Insights: "srcTags", Version: 11, Tags: true, Description: "resource tags of the source, percent-encoded key=value pairs"},
 	{Name: "dst-tags", Insights: "dstTags", Version: 11, Tags: true, Description: "resource tags of the destination, percent-encoded key=value pairs"},
 }

@@ -36,10 +36,13 @@ type Parser struct {
 	plan []step
 }
 
-// step is how one position of a format is read.
+// step is how one position of a format is read. An integer is legal when
+// uint64(v-lo) <= span: one comparison for both ends of its field's range.
 type step struct {
 	id   FieldID
 	kind uint8
+	lo   int64
+	span uint64
 }
 
 const (
@@ -73,6 +76,15 @@ func NewParser(f *Format) *Parser {
 			default:
 				st.kind = kindString
 			}
+			lo, hi := fd.Min, fd.Max
+			switch {
+			case fd.HasRange():
+			case fd.Type == Int32:
+				lo, hi = math.MinInt32, math.MaxInt32
+			default:
+				lo, hi = math.MinInt64, math.MaxInt64
+			}
+			st.lo, st.span = lo, uint64(hi-lo)
 		}
 		plan[i] = st
 	}
@@ -126,7 +138,9 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 		// Fast paths read plain integers and dotted IPv4 while scanning.
 		switch st.kind {
 		case kindInt32, kindInt64, kindTime:
-			if v, j, ok := scanUint(line, i); ok && (st.kind != kindInt32 || v <= math.MaxInt32) && (st.kind != kindTime || v <= maxTime) {
+			// Values out of their field's range take the careful path,
+			// which reports them.
+			if v, j, ok := scanUint(line, i); ok && v-uint64(st.lo) <= st.span {
 				if st.kind == kindTime && v > msThreshold {
 					v /= 1000
 				}
@@ -183,7 +197,10 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 				return p.fieldError(start, st.id, fmt.Sprintf("expected an integer or -, found %q", clip(tok)))
 			}
 			switch {
-			case st.kind == kindInt32 && (v > math.MaxInt32 || v < math.MinInt32):
+			case st.kind != kindTime && uint64(v-st.lo) > st.span:
+				if fd := &registry[st.id]; fd.HasRange() {
+					return p.fieldError(start, st.id, fmt.Sprintf("%s is out of range %s", clip(tok), fd.RangeText()))
+				}
 				return p.fieldError(start, st.id, fmt.Sprintf("%s is out of range for a 32-bit integer", clip(tok)))
 			case st.kind == kindTime && (v < 0 || v > maxTime):
 				return p.fieldError(start, st.id, fmt.Sprintf("%s is not a Unix time in seconds or milliseconds", clip(tok)))
@@ -215,7 +232,31 @@ func (p *Parser) Parse(line []byte, r *Record) error {
 	if i < len(line) {
 		return p.tooMany(line, i, len(plan))
 	}
+	// A flow ends no earlier than it starts.
+	const both = 1<<Start | 1<<End
+	if r.present&both == both && r.null&both == 0 && r.ints[Start] > r.ints[End] {
+		return p.fieldError(p.column(line, End), End, fmt.Sprintf("%d is before start %d", r.ints[End], r.ints[Start]))
+	}
 	return nil
+}
+
+// column returns the 0-based byte offset in line of the value of field id
+// (the last one, if the format names it twice), for errors found after the
+// values are read.
+func (p *Parser) column(line []byte, id FieldID) int {
+	col, i := 0, 0
+	for _, st := range p.plan {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		if st.id == id {
+			col = i
+		}
+		for i < len(line) && line[i] != ' ' {
+			i++
+		}
+	}
+	return col
 }
 
 // scanUint reads the unsigned decimal that starts at line[i] and ends at a space

@@ -545,7 +545,11 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 		"2 123456789012 eni-0a1b 10.0.1.5 10.0.0.999 1 2 6 1 40 1709251300 1709251360 ACCEPT OK\n"+
 		"\n"+
 		"2 123456789012 eni-0a1b 10.0.1.5\n"+
-		line2))
+		line2+
+		// Values outside AWS's range of their field.
+		"2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 70000 6 10 840 1709251300 1709251360 ACCEPT OK\n"+
+		"2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 -10 840 1709251300 1709251360 ACCEPT OK\n"+
+		"2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251360 1709251300 ACCEPT OK\n"))
 	// A text file with a stray NUL byte in one line: only that line is bad.
 	writeFile(t, filepath.Join(in, "stray.log"), []byte(hdr+
 		"2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49153 443 6 10 840 1709251300 1709251360 ACCEPT OK\n"+
@@ -583,6 +587,9 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 	want := []lake.QuarantineLine{
 		{Source: "bad.log", Line: 3, Raw: "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.999 1 2 6 1 40 1709251300 1709251360 ACCEPT OK", Reason: `column 34 (dstaddr): expected an IPv4 or IPv6 address or -, found "10.0.0.999"`},
 		{Source: "bad.log", Line: 5, Raw: "2 123456789012 eni-0a1b 10.0.1.5", Reason: "column 33 (dstaddr): 4 values, but the format has 14 fields (missing dstaddr)"},
+		{Source: "bad.log", Line: 7, Raw: "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 70000 6 10 840 1709251300 1709251360 ACCEPT OK", Reason: "column 51 (dstport): 70000 is out of range 0–65535"},
+		{Source: "bad.log", Line: 8, Raw: "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 -10 840 1709251300 1709251360 ACCEPT OK", Reason: "column 57 (packets): -10 is out of range 0 or more"},
+		{Source: "bad.log", Line: 9, Raw: "2 123456789012 eni-0a1b 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251360 1709251300 ACCEPT OK", Reason: "column 75 (end): 1709251300 is before start 1709251360"},
 		{Source: "fake.log.gz", Line: 0, Reason: "open " + filepath.Join(in, "fake.log.gz") + ": truncated gzip stream: the header is cut short"},
 		{Source: "junk.bin", Line: 0, Reason: "binary content (a NUL byte at offset 0): not flow-log text"},
 		{Source: "stray.log", Line: 3, Raw: "2 123456789012 eni-0a1b 10.0.1.7 10.0.0.220 49154 443 6 10 840 1709251300 1709251360 ACCEPT O\x00K", Reason: "column 94 (log-status): expected printable text, found the control character 0x00"},
@@ -595,8 +602,8 @@ func TestQuarantineAndBrokenSources(t *testing.T) {
 		t.Errorf("truncated gzip: quarantine %+v", cut)
 	}
 	stored := int64(cut[0].Line - 2) // lines before the break, minus the header
-	if res.RecordsStored != 5+stored || res.RecordsQuarantined != 6 {
-		t.Errorf("stored %d quarantined %d, want %d and 6", res.RecordsStored, res.RecordsQuarantined, 5+stored)
+	if res.RecordsStored != 5+stored || res.RecordsQuarantined != 9 {
+		t.Errorf("stored %d quarantined %d, want %d and 9", res.RecordsStored, res.RecordsQuarantined, 5+stored)
 	}
 	broken := map[string]string{}
 	for _, b := range res.Broken {
