@@ -648,6 +648,9 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 	}
 	rows, err := q.QueryContext(ctx, nil)
 	if err != nil {
+		if ue := unreadable(ctx, c, query, names, err); ue != nil {
+			return ue
+		}
 		return inWrap(err)
 	}
 	defer rows.Close()
@@ -668,6 +671,9 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 			return nil
 		}
 		if err != nil {
+			if ue := unreadable(ctx, c, query, names, err); ue != nil {
+				return ue
+			}
 			return inWrap(err)
 		}
 		if len(res.Rows) == maxRows {
@@ -680,6 +686,67 @@ func run(ctx context.Context, dc any, query string, maxRows int, res *engine.Res
 		}
 		res.Rows = append(res.Rows, row)
 	}
+}
+
+// unreadableRE matches the driver's errors for a column of a type it cannot
+// read (TIME_NS, GEOMETRY, a MAP with BLOB keys), with the column's index.
+var unreadableRE = regexp.MustCompile(`(unsupported data type|MAP key type not supported).*: index: (\d+)$`)
+
+// unreadable turns the driver's error for a column of a type it cannot read
+// into an error that names the column and its type and says to cast it, or
+// returns nil for other errors.
+func unreadable(ctx context.Context, c driver.Conn, query string, names []string, err error) *engine.Error {
+	m := unreadableRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	i, convErr := strconv.Atoi(m[2])
+	if convErr != nil || i < 0 || i >= len(names) {
+		return nil
+	}
+	name := names[i]
+	typ := "of this column"
+	if t := describeType(ctx, c, query, i); t != "" {
+		typ = t
+	}
+	ref := name
+	if !plainIdent.MatchString(name) {
+		ref = quoteIdent(name)
+	}
+	return &engine.Error{Kind: engine.Invalid, Pos: -1, SQL: query,
+		Msg:  fmt.Sprintf("column %s has the type %s, which flowlens cannot read", name, typ),
+		Hint: fmt.Sprintf("cast it, such as CAST(%s AS VARCHAR)", ref)}
+}
+
+// plainIdent is a name that SQL takes without quotes.
+var plainIdent = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+
+// describeType returns DuckDB's name of the type of column i of query, or ""
+// when DESCRIBE cannot tell.
+func describeType(ctx context.Context, c driver.Conn, query string, i int) string {
+	st, err := c.Prepare("DESCRIBE " + strings.TrimRight(query, " \t\r\n;"))
+	if err != nil {
+		return ""
+	}
+	defer st.Close()
+	q, ok := st.(driver.StmtQueryContext)
+	if !ok {
+		return ""
+	}
+	rows, err := q.QueryContext(ctx, nil)
+	if err != nil {
+		return ""
+	}
+	defer rows.Close()
+	dest := make([]driver.Value, len(rows.Columns()))
+	for n := 0; rows.Next(dest) == nil; n++ {
+		if n == i && len(dest) > 1 {
+			if t, ok := dest[1].(string); ok {
+				return t
+			}
+		}
+	}
+	return ""
 }
 
 // checkSelect refuses a prepared statement that is not a SELECT and returns

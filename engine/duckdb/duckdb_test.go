@@ -188,6 +188,10 @@ func TestErrors(t *testing.T) {
 		{"SELECT srcaddr FROM flows WHERE srcaddr dstaddr", engine.Invalid, `syntax error: at or near "dstaddr"`, "dstaddr"},
 		// DuckDB lists every overload of +; a few are enough.
 		{"SELECT srcaddr + 1 FROM vpc_flow_logs", engine.Invalid, "No function matches the given name and argument types '+(VARCHAR, INTEGER_LITERAL)'", "+ 1"},
+		// Types the driver cannot read are named with their column, and
+		// what to do about them, instead of the driver's column index.
+		{"SELECT 1 AS a, '12:00:00'::TIME_NS AS t", engine.Invalid, "column t has the type TIME_NS, which flowlens cannot read: cast it, such as CAST(t AS VARCHAR)", ""},
+		{"SELECT MAP {'k'::BLOB: 1} AS m, srcaddr FROM vpc_flow_logs", engine.Invalid, "column m has the type MAP(BLOB, INTEGER), which flowlens cannot read", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.sql, func(t *testing.T) {
