@@ -481,6 +481,12 @@ func queryError(err error, text, sql, lang string) error {
 			}
 		}
 	}
+	if lang == "insights" && strings.Contains(headline, "Out of Range Error: Overflow in") {
+		// The values overflowed, not the compiler: CloudWatch computes in
+		// floating point, the engine whole numbers in 64 bits.
+		hint = "a whole number went past the 64-bit range (±9.2e18) of the engine's integer arithmetic: start the arithmetic with a fraction, such as bytes * 1.0 * 1000000000000, to compute in floating point as CloudWatch does"
+		compiled, shown, label = false, text, "query"
+	}
 	if lang != "insights" && hint == "" {
 		// Pasted Insights habits and web-page characters, which DuckDB
 		// reports without a word on what to write instead.

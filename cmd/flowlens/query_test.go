@@ -81,7 +81,7 @@ func TestQueryCommand(t *testing.T) {
 		{name: "details after the caret", args: []string{"SELECT srcaddr,\n  dstadr\nFROM flows"}, code: 2,
 			stderr: "flowlens: query:2:3: Binder Error: Referenced column \"dstadr\" not found in FROM clause!\n  dstadr\n  ^~~~~~\nCandidate bindings: \"dstaddr\""},
 		{name: "insights run-time error", args: []string{"fields bytes * 9223372036854775807 as x"}, code: 2,
-			stderr: "flowlens: query: Out of Range Error: Overflow in multiplication of INT64 (840 * 9223372036854775807)!\nnote: the error is in the SQL compiled from the Insights query; --print-sql shows it\n"},
+			stderr: "flowlens: query: Out of Range Error: Overflow in multiplication of INT64 (840 * 9223372036854775807)!\nhint: a whole number went past the 64-bit range (±9.2e18) of the engine's integer arithmetic: start the arithmetic with a fraction, such as bytes * 1.0 * 1000000000000, to compute in floating point as CloudWatch does\n"},
 		{name: "data folder is a file", args: []string{"--data", file, "SELECT 1"}, code: 2, stderr: "flowlens: the data folder " + file + " is a file, not a folder\n"},
 		{name: "missing data folder", args: []string{"--data", missing, "-o", "csv", "SELECT count(*) AS n FROM flows"}, stdout: "n\n0",
 			stderr: "note: the data folder " + missing + " does not exist; check --data, or add data with flowlens ingest"},
