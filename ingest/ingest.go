@@ -158,6 +158,10 @@ type item struct {
 	file  string // the local file to read, when it is not path (Options.Names)
 	size  int64
 	mtime time.Time
+	// grown is set by preclaim for a source that grew since it was ingested,
+	// with the hashes of its content and of its first old-size bytes.
+	grown       bool
+	sum, prefix string
 }
 
 // local is the file to read.
@@ -211,6 +215,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 		defer o.Progress.Finish()
 	}
 	claims := &claims{m: map[string]item{}}
+	preclaim(l.Catalog(), items, claims)
 	for len(items) > 0 {
 		// One wave: sources up to TxnBytes (at least one).
 		n, size := 0, int64(0)
@@ -337,11 +342,38 @@ type claims struct {
 func (c *claims) claim(sum string, it item) (other item, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, dup := c.m[sum]; dup {
+	if p, dup := c.m[sum]; dup && p.abs != it.abs {
 		return p, false
 	}
 	c.m[sum] = it
 	return item{}, true
+}
+
+// preclaim hashes the sources that grew since they were ingested and claims
+// their content before anything is read. A copy of a grown source's new
+// content given in the same run is then skipped as its copy, whichever of
+// the two is read first: read whole, the copy would store again the lines
+// the grown source stored before. Growth is rare, so hashing these sources
+// here, one at a time, costs little; the readers use the hashes.
+func preclaim(cat *lake.Catalog, items []item, cl *claims) {
+	for i := range items {
+		it := &items[i]
+		if it.abs == source.Stdin {
+			continue
+		}
+		prev, known := cat.SourceByPath(it.abs)
+		if !known || it.size <= prev.Size {
+			continue
+		}
+		sum, prefix, err := hashFile(it.local(), prev.Size, it.size)
+		if err != nil || prefix != prev.SHA256 {
+			continue // the reader reports it, or finds it changed
+		}
+		it.grown, it.sum, it.prefix = true, sum, prefix
+		if _, dup := cat.SourceByHash(sum, it.abs); !dup {
+			cl.claim(sum, *it)
+		}
+	}
 }
 
 // wave is the state shared by the goroutines of one transaction.
@@ -597,7 +629,10 @@ func (rd *reader) ingest(it item) error {
 		if known && it.size > prev.Size {
 			prefixSize = prev.Size
 		}
-		sum, prefix, err := hashFile(it.local(), prefixSize, it.size)
+		sum, prefix, err := it.sum, it.prefix, error(nil)
+		if !it.grown {
+			sum, prefix, err = hashFile(it.local(), prefixSize, it.size)
+		}
 		if err != nil {
 			rd.failed(it, err)
 			return nil

@@ -423,6 +423,21 @@ func TestSourceChanges(t *testing.T) {
 			{do: func(t *testing.T, in string) {},
 				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 3},
 		}},
+		// The copy of the grown original's content is listed, and read,
+		// before the original: read whole, it would store the original's
+		// first lines again.
+		{"original grows and a copy of its new content is read first in the same run", []step{
+			{do: func(t *testing.T, in string) { writeFile(t, filepath.Join(in, "orig.log"), []byte(hdr+line1+line2)) },
+				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
+			{do: func(t *testing.T, in string) {
+				appendTo(t, filepath.Join(in, "orig.log"), line3)
+				copyFile(t, filepath.Join(in, "orig.log"), filepath.Join(in, "a-copy.log"))
+			}, want: Counts{RecordsRead: 6, RecordsStored: 1, RecordsSkipped: 5, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 3},
+			{do: func(t *testing.T, in string) {},
+				want: Counts{RecordsRead: 6, RecordsSkipped: 6, SourcesSkipped: 2}, skipped: 2, rows: 3},
+			{do: func(t *testing.T, in string) { appendTo(t, filepath.Join(in, "a-copy.log"), line4) },
+				want: Counts{RecordsRead: 7, RecordsStored: 1, RecordsSkipped: 6, Sources: 1, SourcesSkipped: 1}, skipped: 1, grown: 1, rows: 4},
+		}},
 		{"original and copy grow differently: each one's new lines are its own", []step{
 			{do: func(t *testing.T, in string) { writeFile(t, a(in), []byte(hdr+line1+line2)) },
 				want: Counts{RecordsRead: 2, RecordsStored: 2, Sources: 1}, rows: 2},
