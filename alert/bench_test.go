@@ -1,8 +1,13 @@
 package alert
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 )
@@ -51,4 +56,51 @@ func BenchmarkSyslogMessage(b *testing.B) {
 	for range b.N {
 		SyslogMessage(&a, 16, "host", now)
 	}
+}
+
+// BenchmarkOutboxRedeliver measures one Deliver of 1,000 alerts owed to a
+// live webhook on loopback (httptest, one request per alert), with the
+// outcome recorded every Chunk alerts; it reports the state file's size
+// with the 1,000 deliveries owed and after they were delivered.
+func BenchmarkOutboxRedeliver(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	cfg := SinkConfig{Name: "soc", Type: SinkWebhook, URL: srv.URL + "/hook"}
+	var owedSize, afterSize int64
+	for range b.N {
+		b.StopTimer()
+		dir := b.TempDir()
+		s, err := OpenStore(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		d, err := NewDispatcher(context.Background(), []SinkConfig{cfg}, Env{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		o := NewOutbox(s, d)
+		if _, _, err := o.Record(scans(1000)); err != nil {
+			b.Fatal(err)
+		}
+		owedSize = fileSize(b, s.statePath())
+		b.StartTimer()
+		rep, err := o.Deliver(context.Background())
+		if err != nil || rep.Sinks[0].Delivered != 1000 {
+			b.Fatalf("delivered %+v, %v", rep.Sinks[0], err)
+		}
+		afterSize = fileSize(b, s.statePath())
+	}
+	b.ReportMetric(float64(owedSize), "state-bytes-owed")
+	b.ReportMetric(float64(afterSize), "state-bytes-delivered")
+}
+
+func fileSize(b *testing.B, path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return st.Size()
 }

@@ -98,8 +98,9 @@ func owe(st *state, created, updated []Alert, to []Recipient, now time.Time) {
 //
 // A sink that fails is left alone for the rest of the Outbox's life (one
 // run) when Reprobe is zero, so one dead webhook costs one alert's retries,
-// not every alert's; with Reprobe it is tried again after that long, doubled
-// after each failure up to 16 times. Its alerts stay owed either way.
+// not every alert's; with Reprobe it is tried again after that long, the
+// wait doubling with each failure in a row up to 16 times Reprobe. Its
+// alerts stay owed either way.
 type Outbox struct {
 	store *Store
 	disp  *Dispatcher
@@ -515,7 +516,6 @@ func (o *Outbox) Deliver(ctx context.Context) (*DeliveryReport, error) {
 	if err != nil && !errors.Is(err, errNoChange) {
 		return nil, err
 	}
-	rep.Sinks = append(rep.Sinks, removed...)
 
 	var wg sync.WaitGroup
 	var errMu sync.Mutex
@@ -533,6 +533,8 @@ func (o *Outbox) Deliver(ctx context.Context) (*DeliveryReport, error) {
 		}()
 	}
 	wg.Wait()
+	// Only now: bySink points into rep.Sinks, which the append may move.
+	rep.Sinks = append(rep.Sinks, removed...)
 	return rep, stateErr
 }
 

@@ -560,3 +560,23 @@ func outboxChild() {
 		panic(err)
 	}
 }
+
+// TestOutboxDeliversBesideARemovedSink: one Deliver both sends to a
+// configured sink and drops what a removed one was owed, and reports both.
+func TestOutboxDeliversBesideARemovedSink(t *testing.T) {
+	dir := t.TempDir()
+	a := SinkConfig{Name: "a", Type: SinkFile, Path: filepath.Join(dir, "a.ndjson")}
+	b := SinkConfig{Name: "b", Type: SinkFile, Path: filepath.Join(dir, "b.ndjson")}
+	if _, _, err := newTestOutbox(t, dir, a, b).Record(scans(2)); err != nil {
+		t.Fatal(err)
+	}
+	// b is renamed into a sink of another type: not the same sink.
+	o := newTestOutbox(t, dir, a, SinkConfig{Name: "b", Type: SinkStdout})
+	rep := deliver(t, o)
+	if diff := cmp.Diff([]counts{{"a", true, 2, 0, 0, 0}, {"b", true, 0, 0, 0, 0}, {"b", false, 0, 0, 0, 2}}, reportCounts(rep)); diff != "" {
+		t.Errorf("report (-want +got):\n%s", diff)
+	}
+	if n := len(readLines(t, a.Path)); n != 2 {
+		t.Errorf("sink a got %d alerts, want 2", n)
+	}
+}
