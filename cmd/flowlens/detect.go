@@ -89,8 +89,10 @@ file:line:column. It exits 2 when any rule is wrong.
 Output (-o): table (default on a terminal), json, or ndjson (one alert per line in
 the DESIGN §6 shape, the default elsewhere). Rule failures are listed on stderr
 and the exit code is 1; the other rules' alerts are still printed. A sink that
-fails to deliver also makes the exit code 1: its alerts are recorded in the
-state, and a later run does not send them again.
+fails to deliver also makes the exit code 1: what it did not take stays owed to
+it, and every later run sends that first, oldest first (see 'flowlens alerts
+pending' and 'flowlens alerts redeliver'; docs/alerts.md). A sink that fails is
+not tried again for its other alerts in the same run.
 
 ` + exitCodesHelp,
 		Example: `  # Last day, built-in rules, alerts as a table
