@@ -121,6 +121,29 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	fail := func(path string, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			if path != "" {
+				err = fmt.Errorf("ingest %s: %w", path, err)
+			}
+			firstErr = err
+			cancel()
+		}
+	}
+	w := &chWriter{st: st, done: func(ps []chPending) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, p := range ps {
+			res.RecordsStored += p.src.Stored
+			res.RecordsQuarantined += p.src.Quarantined
+			res.BytesRead += p.src.Size
+			if p.broken != "" {
+				res.Broken = append(res.Broken, SourceNote{Path: p.path, Reason: p.broken})
+			}
+		}
+	}}
 	for range min(workers, max(len(jobs), 1)) {
 		wg.Add(1)
 		go func() {
@@ -128,26 +151,14 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 			for j := range next {
 				src := clickhouse.Source{Batch: clickhouse.NewBatchID(), Path: j.abs, Size: j.size, Hash: j.hash,
 					Format: o.formatKey(), Ingested: o.Now()}
-				c, err := chReadSource(ctx, st, j.path, j.abs, j.size, fallbackDayOf(j.abs, j.mtime, o.Now()), src.Batch, o)
+				buf, c, err := chReadSource(ctx, st, j.abs, j.size, fallbackDayOf(j.abs, j.mtime, o.Now()), src.Batch, o)
 				if err == nil {
 					src.Lines, src.Stored, src.Quarantined = c.lines, c.stored, c.quarantined
-					err = st.Record(ctx, src)
+					err = w.add(ctx, buf, chPending{src: src, path: j.path, broken: c.broken})
 				}
-				mu.Lock()
 				if err != nil {
-					if firstErr == nil {
-						firstErr = fmt.Errorf("ingest %s: %w", j.path, err)
-						cancel()
-					}
-				} else {
-					res.RecordsStored += c.stored
-					res.RecordsQuarantined += c.quarantined
-					res.BytesRead += j.size
-					if c.broken != "" {
-						res.Broken = append(res.Broken, SourceNote{Path: j.path, Reason: c.broken})
-					}
+					fail(j.path, err)
 				}
-				mu.Unlock()
 			}
 		}()
 	}
@@ -159,6 +170,11 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 	}
 	close(next)
 	wg.Wait()
+	if firstErr == nil {
+		if err := w.flush(ctx); err != nil {
+			fail("", err)
+		}
+	}
 	res.RecordsRead = res.RecordsStored + res.RecordsQuarantined + res.RecordsSkipped
 	res.Seconds = time.Since(began).Seconds()
 	if firstErr == nil && ctx.Err() != nil {
@@ -177,11 +193,78 @@ type chCounts struct {
 	broken                     string
 }
 
-// chReadSource parses one source into rows of batch, inserting them as the
-// buffer fills; bad lines go to flow_quarantine.
-func chReadSource(ctx context.Context, st *clickhouse.Store, path, abs string, size int64, fallback lake.Day, batch string, o Options) (c chCounts, err error) {
+// chReadSource parses one source into rows of batch, inserting them as its
+// buffer fills; bad lines go to flow_quarantine. It returns what it has not
+// inserted, for chWriter.
+
+// chBuffers are TabSeparated rows of flow_logs and flow_quarantine.
+type chBuffers struct{ rows, quar []byte }
+
+// chPending is a source whose rows are all inserted or in chWriter's buffers.
+type chPending struct {
+	src    clickhouse.Source
+	path   string // as given
+	broken string
+}
+
+// chWriter gathers the last rows of sources into large inserts, and records
+// the sources once their rows are in.
+type chWriter struct {
+	st   *clickhouse.Store
+	done func([]chPending) // called with the sources recorded
+
+	mu      sync.Mutex // guards buf and pending
+	buf     chBuffers
+	pending []chPending
+	ins     sync.Mutex // one flush at a time, so that a source is recorded after its rows
+}
+
+// add takes a source's last rows and flushes when the buffers are full.
+func (w *chWriter) add(ctx context.Context, b chBuffers, p chPending) error {
+	w.mu.Lock()
+	w.buf.rows = append(w.buf.rows, b.rows...)
+	w.buf.quar = append(w.buf.quar, b.quar...)
+	w.pending = append(w.pending, p)
+	full := len(w.buf.rows)+len(w.buf.quar) >= chInsertBytes
+	w.mu.Unlock()
+	if full {
+		return w.flush(ctx)
+	}
+	return nil
+}
+
+// flush inserts the buffered rows, then records their sources.
+func (w *chWriter) flush(ctx context.Context) error {
+	w.ins.Lock()
+	defer w.ins.Unlock()
+	w.mu.Lock()
+	b, pending := w.buf, w.pending
+	w.buf, w.pending = chBuffers{}, nil
+	w.mu.Unlock()
+	if len(b.rows) > 0 {
+		if err := w.st.InsertRows(ctx, b.rows); err != nil {
+			return err
+		}
+	}
+	if len(b.quar) > 0 {
+		if err := w.st.InsertQuarantine(ctx, b.quar); err != nil {
+			return err
+		}
+	}
+	srcs := make([]clickhouse.Source, len(pending))
+	for i, p := range pending {
+		srcs[i] = p.src
+	}
+	if err := w.st.Record(ctx, srcs...); err != nil {
+		return fmt.Errorf("record %d ingested sources: %w", len(srcs), err)
+	}
+	w.done(pending)
+	return nil
+}
+func chReadSource(ctx context.Context, st *clickhouse.Store, abs string, size int64, fallback lake.Day, batch string, o Options) (buf chBuffers, c chCounts, err error) {
 	var rows, quar []byte
 	var qn int64
+	defer func() { buf = chBuffers{rows: rows, quar: quar} }()
 	now := o.Now().UTC().Format("2006-01-02 15:04:05")
 	quarantine := func(line int64, raw []byte, reason string) {
 		c.quarantined++
@@ -213,17 +296,12 @@ func chReadSource(ctx context.Context, st *clickhouse.Store, path, abs string, s
 		}
 		return nil
 	}
-	defer func() {
-		if err == nil {
-			err = flush(true)
-		}
-	}()
 
 	f, oerr := source.OpenSize(abs, size)
 	if oerr != nil {
 		quarantine(0, nil, oerr.Error())
 		c.broken = oerr.Error() + " (quarantined)"
-		return c, nil
+		return buf, c, nil
 	}
 	defer f.Close()
 	var lastBytes int64
@@ -241,7 +319,7 @@ func chReadSource(ctx context.Context, st *clickhouse.Store, path, abs string, s
 			e := fmt.Sprintf("%s: not flow-log text", why)
 			quarantine(0, nil, e)
 			c.broken = e + " (quarantined)"
-			return c, nil
+			return buf, c, nil
 		}
 		in = br
 	}
@@ -263,22 +341,22 @@ func chReadSource(ctx context.Context, st *clickhouse.Store, path, abs string, s
 		case serr == io.EOF:
 			report(pending)
 			c.lines = line - 1
-			return c, nil
+			return buf, c, nil
 		default:
 			report(pending)
 			quarantine(line, nil, serr.Error())
 			c.lines = line - 1
 			c.broken = fmt.Sprintf("line %d: %v (what came before is stored, the break is quarantined)", line, serr)
-			return c, nil
+			return buf, c, nil
 		}
 		if k&4095 == 4095 {
 			report(pending)
 			pending = 0
 			if err := ctx.Err(); err != nil {
-				return c, context.Cause(ctx)
+				return buf, c, context.Cause(ctx)
 			}
 			if err := flush(false); err != nil {
-				return c, err
+				return buf, c, err
 			}
 		}
 	}

@@ -15,11 +15,14 @@ import (
 // ingest:
 //
 //  1. every ingest of a source gets a new batch id; its rows go to flow_logs
-//     and its bad lines to flow_quarantine, tagged with the batch, in inserts
-//     of whole blocks (each one atomic in ClickHouse);
+//     and its bad lines to flow_quarantine, tagged with the batch, in large
+//     inserts that may hold the rows of several small sources (MergeTree
+//     makes a part per insert and day, and slows down inserts when a day
+//     has many parts);
 //  2. when all of them are in, one row in flow_sources records the source
 //     (path, size, content hash, lines) and its batch: that insert is the
-//     commit, and the view vpc_flow_logs shows only rows of recorded batches;
+//     commit, and the view vpc_flow_logs shows only rows of recorded batches
+//     (a single insert of a few rows is atomic in ClickHouse);
 //  3. Recover, at the start of the next ingest, deletes the rows of
 //     batches that were never recorded (an ALTER TABLE … DELETE mutation; the
 //     view hides them meanwhile), and a source is skipped when a recorded one
@@ -76,18 +79,24 @@ func (s *Store) InsertQuarantine(ctx context.Context, rows []byte) error {
 	return s.e.c.Insert(ctx, s.e.table(TableQuarantine), QuarantineColumns, bytes.NewReader(rows))
 }
 
-// Record commits src: from now on its batch's rows show in the view.
-func (s *Store) Record(ctx context.Context, src Source) error {
-	var b []byte
-	for i, v := range []string{src.Batch, src.Path, strconv.FormatInt(src.Size, 10), src.Hash, src.PrefixHash,
-		strconv.FormatInt(src.Lines, 10), strconv.FormatInt(src.Stored, 10), strconv.FormatInt(src.Quarantined, 10),
-		src.Format, src.Ingested.UTC().Format("2006-01-02 15:04:05")} {
-		if i > 0 {
-			b = append(b, '\t')
-		}
-		b = AppendEscaped(b, v)
+// Record commits sources, in one insert: from now on their batches' rows
+// show in the view.
+func (s *Store) Record(ctx context.Context, srcs ...Source) error {
+	if len(srcs) == 0 {
+		return nil
 	}
-	b = append(b, '\n')
+	var b []byte
+	for _, src := range srcs {
+		for i, v := range []string{src.Batch, src.Path, strconv.FormatInt(src.Size, 10), src.Hash, src.PrefixHash,
+			strconv.FormatInt(src.Lines, 10), strconv.FormatInt(src.Stored, 10), strconv.FormatInt(src.Quarantined, 10),
+			src.Format, src.Ingested.UTC().Format("2006-01-02 15:04:05")} {
+			if i > 0 {
+				b = append(b, '\t')
+			}
+			b = AppendEscaped(b, v)
+		}
+		b = append(b, '\n')
+	}
 	cols := []string{"batch", "path", "size", "hash", "prefix_hash", "lines", "stored", "quarantined", "format", "ingested"}
 	return s.e.c.Insert(ctx, s.e.table(TableSources), cols, bytes.NewReader(b))
 }
