@@ -580,3 +580,39 @@ func TestOutboxDeliversBesideARemovedSink(t *testing.T) {
 		t.Errorf("sink a got %d alerts, want 2", n)
 	}
 }
+
+// TestOutboxReprobe: with Reprobe (a continuous run) a failed sink is left
+// alone for Reprobe, then twice as long after each failure in a row, and
+// gets everything owed once it answers again.
+func TestOutboxReprobe(t *testing.T) {
+	h := newHook(t)
+	h.set(true)
+	o := newTestOutbox(t, t.TempDir(), SinkConfig{Name: "soc", Type: SinkWebhook, URL: h.srv.URL, Retries: -1})
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := start
+	o.Now = func() time.Time { return now }
+	o.Reprobe = time.Minute
+	if _, _, err := o.Record(scans(2)); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []struct {
+		at        time.Duration
+		up        bool
+		wantHits  int // webhook calls so far
+		delivered int
+	}{
+		{0, false, 1, 0},                // fails: left alone for 1 min
+		{10 * time.Second, false, 1, 0}, // left alone
+		{61 * time.Second, false, 2, 0}, // tried again, fails: 2 min
+		{150 * time.Second, true, 2, 0}, // back, but not yet tried
+		{182 * time.Second, true, 4, 2}, // tried: both delivered
+		{190 * time.Second, true, 4, 0}, // nothing owed
+	} {
+		now = start.Add(st.at)
+		h.set(!st.up)
+		rep := deliver(t, o)
+		if _, hits := h.got(); hits != st.wantHits || rep.Sinks[0].Delivered != st.delivered {
+			t.Errorf("at %s: %d calls, delivered %d; want %d calls, %d delivered (%+v)", st.at, hits, rep.Sinks[0].Delivered, st.wantHits, st.delivered, rep.Sinks[0])
+		}
+	}
+}

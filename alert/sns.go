@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,6 +127,12 @@ func (s *snsSink) Send(ctx context.Context, alerts []Alert) error {
 			// A request SNS refuses as the client's fault (a parameter
 			// of this message) says nothing about the next alert; a
 			// server fault or a network error does.
+			var re *awshttp.ResponseError
+			if errors.As(err, &re) {
+				if c := re.HTTPStatusCode(); c >= 400 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests {
+					return permanentError{err}
+				}
+			}
 			var ae smithy.APIError
 			if errors.As(err, &ae) && ae.ErrorFault() == smithy.FaultClient {
 				return permanentError{err}

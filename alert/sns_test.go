@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -41,6 +42,9 @@ type snsServer struct {
 	got    []published
 	errs   []error
 	failAs string // when set, answer every Publish with this error code
+	// failServer makes that error the server's fault (500, Receiver).
+	failServer bool
+	calls      int
 }
 
 func newSNSServer(t *testing.T) *snsServer {
@@ -67,9 +71,14 @@ func (s *snsServer) serve(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>%s</Message></Error><RequestId>r</RequestId></ErrorResponse>`, err)
 		return
 	}
+	s.calls++
 	if s.failAs != "" {
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprintf(w, `<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>Topic does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`, s.failAs)
+		status, typ := http.StatusNotFound, "Sender"
+		if s.failServer {
+			status, typ = http.StatusInternalServerError, "Receiver"
+		}
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>Topic does not exist</Message></Error><RequestId>r</RequestId></ErrorResponse>`, typ, s.failAs)
 		return
 	}
 	p := published{TopicArn: form.Get("TopicArn"), Message: form.Get("Message"), Subject: form.Get("Subject"),
@@ -214,6 +223,26 @@ func TestSNSSinkError(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), testSecretKey) || strings.Contains(err.Error(), "Signature=") {
 		t.Errorf("error leaks credentials: %v", err)
+	}
+
+	// A client fault is about the request: every alert is tried. A server
+	// fault is about SNS: the sink stops there and the rest stay owed.
+	for _, tt := range []struct {
+		server    bool
+		wantCalls int
+		wantDown  bool
+	}{{false, 2, false}, {true, 1, true}} {
+		srv := newSNSServer(t)
+		srv.failAs, srv.failServer = "Boom", tt.server
+		s, err := NewSink(context.Background(), SinkConfig{Type: SinkSNS, Topic: "arn:aws:sns:us-east-1:123456789012:t", Endpoint: srv.URL, Retries: -1}, Env{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Send(context.Background(), testAlerts())
+		var pe *PartialError
+		if !errors.As(err, &pe) || len(pe.Failed) != 2 || pe.Down != tt.wantDown || srv.calls != tt.wantCalls {
+			t.Errorf("server fault %v: %d calls, error %v (%+v), want %d calls, down %v", tt.server, srv.calls, err, pe, tt.wantCalls, tt.wantDown)
+		}
 	}
 }
 
