@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,10 +41,12 @@ type Requirement struct {
 	Evidence string `json:"evidence"`
 }
 
-// Count is a name with a number of records.
+// Count is an account or VPC with its records and the number of its
+// interfaces that logged.
 type Count struct {
-	Name    string `json:"name"`
-	Records int64  `json:"records"`
+	Name       string `json:"name"`
+	Records    int64  `json:"records"`
+	Interfaces int    `json:"interfaces"`
 }
 
 // HourCount is the records of one hour.
@@ -349,7 +352,7 @@ func (b *builder) predicates() error {
 		return fmt.Errorf("internal networks: %w", err)
 	}
 	b.internal = dstInternal
-	b.external = "(srcaddr IS NOT NULL AND NOT " + srcInternal + ")"
+	b.external = "(srcaddr IS NOT NULL AND " + notSQL(srcInternal) + ")"
 	if len(b.o.CDE) > 0 {
 		src, err := prefixSQL("srcaddr", b.o.CDE)
 		if err != nil {
@@ -412,6 +415,20 @@ FROM vpc_flow_logs WHERE `+b.ifaces+` GROUP BY interface_id, h ORDER BY interfac
 	}
 	cv.OK = cv.Records - cv.NoData - cv.SkipData
 	cv.Accounts, cv.VPCs = counts(accounts), counts(vpcs)
+	for i := range cv.Accounts {
+		for _, ic := range byIface {
+			if orDash(ic.Account) == cv.Accounts[i].Name {
+				cv.Accounts[i].Interfaces++
+			}
+		}
+	}
+	for i := range cv.VPCs {
+		for _, ic := range byIface {
+			if orDash(ic.VPC) == cv.VPCs[i].Name {
+				cv.VPCs[i].Interfaces++
+			}
+		}
+	}
 	first := b.o.From.Unix() / 3600
 	end := b.o.To.Unix() / 3600 // exclusive
 	for h := first; h < end; h++ {
@@ -506,7 +523,7 @@ FROM vpc_flow_logs WHERE `+b.ifaces+` GROUP BY interface_id ORDER BY interface_i
 func counts(m map[string]int64) []Count {
 	out := make([]Count, 0, len(m))
 	for k, v := range m {
-		out = append(out, Count{k, v})
+		out = append(out, Count{Name: k, Records: v})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Records != out[j].Records {
@@ -551,12 +568,13 @@ FROM vpc_flow_logs WHERE `+b.scope, b.rng())
 		rj.TopPorts = append(rj.TopPorts, p)
 	}
 	from := Literal(b.o.From.Unix())
-	nrows, err := b.q.rows("new rejected sources", `SELECT srcaddr, n, peers, ports, count(*) OVER () FROM (
-  SELECT srcaddr, count(*) FILTER (WHERE start >= `+from+` AND action = 'REJECT') AS n,
-    count(DISTINCT dstaddr) FILTER (WHERE start >= `+from+` AND action = 'REJECT') AS peers,
-    count(DISTINCT dstport) FILTER (WHERE start >= `+from+` AND action = 'REJECT') AS ports
-  FROM vpc_flow_logs WHERE srcaddr IS NOT NULL AND `+b.scope+`
-  GROUP BY srcaddr HAVING n > 0 AND count(*) FILTER (WHERE start < `+from+`) = 0)
+	// The rejected sources of the period, then those of them seen in the
+	// lookback (a semi-join, so the lookback's other sources cost nothing).
+	nrows, err := b.q.rows("new rejected sources", `WITH r AS (
+  SELECT srcaddr, count(*) AS n, count(DISTINCT dstaddr) AS peers, count(DISTINCT dstport) AS ports
+  FROM vpc_flow_logs WHERE start >= `+from+` AND action = 'REJECT' AND srcaddr IS NOT NULL AND `+b.scope+` GROUP BY srcaddr),
+seen AS (SELECT DISTINCT srcaddr FROM vpc_flow_logs WHERE start < `+from+` AND `+b.scope+` AND srcaddr IN (SELECT srcaddr FROM r))
+SELECT srcaddr, n, peers, ports, count(*) OVER () FROM r WHERE srcaddr NOT IN (SELECT srcaddr FROM seen)
 ORDER BY n DESC, srcaddr LIMIT `+top, engine.Range{From: b.o.From.Add(-Lookback), To: b.o.To})
 	if err != nil {
 		return err
@@ -600,41 +618,39 @@ func (b *builder) inbound() string {
 
 func (b *builder) exposure() error {
 	ex := &b.c.Exposure
-	rows, err := b.q.rows("exposure", `SELECT dstport, protocol, count(*) AS n, count(DISTINCT srcaddr), count(DISTINCT dstaddr), coalesce(sum(bytes), 0)
-FROM vpc_flow_logs WHERE `+b.inbound()+` GROUP BY dstport, protocol ORDER BY n DESC, dstport, protocol`, b.rng())
+	// One scan: by port, and by target address and port for the admin list.
+	rows, err := b.q.rows("exposure", `SELECT grouping_id(dstaddr), dstaddr, dstport, protocol, count(*) AS n, count(DISTINCT srcaddr) AS s,
+  count(DISTINCT dstaddr), coalesce(sum(bytes), 0), min(start), max("end")
+FROM vpc_flow_logs WHERE `+b.inbound()+`
+GROUP BY GROUPING SETS ((dstport, protocol), (dstaddr, dstport, protocol))
+ORDER BY s DESC, n DESC, dstport, protocol, dstaddr`, b.rng())
 	if err != nil {
 		return err
 	}
-	ex.Ports = []ExposedPort{}
-	var admin []string
+	ex.Ports, ex.Admin = []ExposedPort{}, []ExposedTarget{}
 	for _, r := range rows {
-		p := ExposedPort{Port: toInt(r[0]), Protocol: toInt(r[1]), Records: toInt(r[2]), Sources: toInt(r[3]), Targets: toInt(r[4]), Bytes: toInt(r[5])}
-		p.Service = Service(p.Protocol, p.Port)
-		_, p.Admin = AdminPorts[p.Port]
-		ex.Records += p.Records
-		ex.Ports = append(ex.Ports, p)
-		if p.Admin {
-			admin = append(admin, Literal(p.Port))
+		port, proto := toInt(r[2]), toInt(r[3])
+		if toInt(r[0]) == 1 { // by port
+			p := ExposedPort{Port: port, Protocol: proto, Records: toInt(r[4]), Sources: toInt(r[5]), Targets: toInt(r[6]), Bytes: toInt(r[7])}
+			p.Service = Service(p.Protocol, p.Port)
+			_, p.Admin = AdminPorts[p.Port]
+			ex.Records += p.Records
+			ex.Ports = append(ex.Ports, p)
+			continue
 		}
-	}
-	ex.Admin = []ExposedTarget{}
-	if len(admin) == 0 {
-		return nil
-	}
-	trows, err := b.q.rows("exposed admin ports", `SELECT dstaddr, dstport, protocol, count(*) AS n, count(DISTINCT srcaddr) AS s, min(start), max("end")
-FROM vpc_flow_logs WHERE `+b.inbound()+` AND dstport IN (`+strings.Join(admin, ", ")+`)
-GROUP BY dstaddr, dstport, protocol ORDER BY s DESC, n DESC, dstaddr, dstport`, b.rng())
-	if err != nil {
-		return err
-	}
-	for _, r := range trows {
-		t := ExposedTarget{Addr: toStr(r[0]), Port: toInt(r[1]), Protocol: toInt(r[2]), Records: toInt(r[3]), Sources: toInt(r[4]),
-			FirstSeen: time.Unix(toInt(r[5]), 0).UTC(), LastSeen: time.Unix(toInt(r[6]), 0).UTC()}
-		t.Service = AdminPorts[t.Port]
+		if _, admin := AdminPorts[port]; !admin {
+			continue
+		}
+		t := ExposedTarget{Addr: toStr(r[1]), Port: port, Protocol: proto, Service: AdminPorts[port], Records: toInt(r[4]), Sources: toInt(r[5]),
+			FirstSeen: time.Unix(toInt(r[8]), 0).UTC(), LastSeen: time.Unix(toInt(r[9]), 0).UTC()}
 		ex.Admin = append(ex.Admin, t)
 		b.except("exposure", fmt.Sprintf("%s port %d (%s)", t.Addr, t.Port, t.Service),
 			fmt.Sprintf("an administration or database port accepted %s connection(s) from %s internet address(es)", num(t.Records), num(t.Sources)))
 	}
+	// Ports by records, as the table reads best; targets by sources.
+	slices.SortStableFunc(ex.Ports, func(x, y ExposedPort) int {
+		return cmp.Or(cmp.Compare(y.Records, x.Records), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Protocol, y.Protocol))
+	})
 	return nil
 }
 

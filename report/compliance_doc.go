@@ -60,13 +60,13 @@ func (c *Compliance) document() *document {
 			ch.Values = append(ch.Values, float64(h.Records))
 		}
 		cov.Blocks = append(cov.Blocks, ch)
-		at := newTable("Accounts", "account", "records>", "share>")
+		at := newTable("Accounts", "account", "interfaces>", "records>", "share>")
 		for _, a := range cv.Accounts {
-			at.add(false, a.Name, num(a.Records), pct(a.Records, cv.Records))
+			at.add(false, a.Name, num(int64(a.Interfaces)), num(a.Records), pct(a.Records, cv.Records))
 		}
-		vt := newTable("VPCs", "vpc", "records>", "share>")
+		vt := newTable("VPCs", "vpc", "interfaces>", "records>", "share>")
 		for _, v := range cv.VPCs {
-			vt.add(false, v.Name, num(v.Records), pct(v.Records, cv.Records))
+			vt.add(false, v.Name, num(int64(v.Interfaces)), num(v.Records), pct(v.Records, cv.Records))
 		}
 		cov.Blocks = append(cov.Blocks, at, vt)
 		if len(cv.EmptyHours) > 0 {

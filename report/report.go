@@ -178,7 +178,7 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 				}
 				lead = append(lead, strconv.FormatUint(v, 16))
 			}
-			terms = append(terms, "lower("+col+") LIKE "+Literal(strings.Join(lead, ":")+":%"))
+			terms = append(terms, "("+col+" LIKE '%:%' AND lower("+col+") LIKE "+Literal(strings.Join(lead, ":")+":%")+")")
 		case bits > 0 && bits < 16:
 			// The first group, written with 4 hex digits: enumerate its
 			// first byte (up to /8) or its second byte (beyond).
@@ -187,18 +187,24 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 			if bits <= 8 {
 				for v := int(b16[0]); v < int(b16[0])+1<<(8-bits); v++ {
 					if v >= 0x10 {
-						alts = append(alts, fmt.Sprintf("%02x[0-9a-f]{2}", v))
+						alts = append(alts, fmt.Sprintf("%02x__:%%", v))
 					}
 				}
 			} else if b16[0] >= 0x10 {
 				for v := int(b16[1]); v < int(b16[1])+1<<(16-bits); v++ {
-					alts = append(alts, fmt.Sprintf("%02x%02x", b16[0], v))
+					alts = append(alts, fmt.Sprintf("%02x%02x:%%", b16[0], v))
 				}
 			}
 			if len(alts) == 0 {
 				return "", fmt.Errorf("network %s: an IPv6 network whose first group is below 1000 is not supported", p)
 			}
-			terms = append(terms, fmt.Sprintf("regexp_matches(lower(%s), %s)", col, Literal("^("+strings.Join(alts, "|")+"):")))
+			// LIKE, not a regular expression: the test runs on every
+			// record, and _ can only meet a hex digit in an address.
+			var likes []string
+			for _, a := range alts {
+				likes = append(likes, "lower("+col+") LIKE "+Literal(a))
+			}
+			terms = append(terms, "("+col+" LIKE '%:%' AND ("+strings.Join(likes, " OR ")+"))")
 		default:
 			return "", fmt.Errorf("network %s: IPv6 networks must end on a 16-bit group boundary (such as /32 or /48)", p)
 		}
@@ -208,6 +214,11 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 	}
 	return "(" + col + " IS NOT NULL AND (" + strings.Join(terms, " OR ") + "))", nil
 }
+
+// notSQL negates a predicate of prefixSQL. DuckDB evaluates NOT over a
+// chain of ORs as an AND of every negated term, five times slower on
+// addresses than this CASE, which stops at the first term that holds.
+func notSQL(pred string) string { return "(CASE WHEN " + pred + " THEN FALSE ELSE TRUE END)" }
 
 // ParsePrefixes reads a comma-separated list of networks or addresses
 // ("10.1.0.0/16,10.2.3.4"), as --cde gives them.

@@ -1,9 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowlens/flowlens/engine"
@@ -120,26 +123,64 @@ func BuildTraffic(ctx context.Context, in Inputs, o Options) (*Traffic, error) {
 	}
 	top := Literal(o.Top)
 
-	bucket := Literal(t.BucketSeconds)
-	rows, err := q.rows("traffic over time", "SELECT start // "+bucket+" AS b, "+vol+" FROM vpc_flow_logs WHERE start IS NOT NULL GROUP BY b ORDER BY b", r)
+	// One scan for the series, protocols, actions and directions: the
+	// address classification runs once per record.
+	dir := `CASE WHEN srcaddr IS NULL OR dstaddr IS NULL THEN 'unknown'
+  ELSE (CASE WHEN ` + srcInt + ` THEN 'internal' ELSE 'external' END) || '-' || (CASE WHEN ` + dstInt + ` THEN 'internal' ELSE 'external' END) END`
+	rows, err := q.rows("traffic over time, protocols, actions and directions", `SELECT grouping_id(b, protocol, a, d), b, protocol, a, d, `+vol+`
+FROM (SELECT start // `+Literal(t.BucketSeconds)+` AS b, protocol, coalesce(action, '-') AS a, `+dir+` AS d, packets, bytes FROM vpc_flow_logs)
+GROUP BY GROUPING SETS ((b), (protocol), (a), (d))`, r)
 	if err != nil {
 		return nil, err
 	}
 	got := map[int64]Volume{}
+	t.Protocols, t.Actions, t.Directions = []PortVolume{}, []ActionVolume{}, []DirectionVolume{}
 	for _, row := range rows {
-		v := volume(row, 1)
-		got[toInt(row[0])] = v
-		t.Total.Records += v.Records
-		t.Total.Packets += v.Packets
-		t.Total.Bytes += v.Bytes
+		v := volume(row, 5)
+		switch toInt(row[0]) {
+		case 0b0111: // by bucket
+			if row[1] == nil {
+				continue // no start: counted in the other sets
+			}
+			got[toInt(row[1])] = v
+			t.Total.Records += v.Records
+			t.Total.Packets += v.Packets
+			t.Total.Bytes += v.Bytes
+		case 0b1011: // by protocol
+			if row[2] == nil {
+				continue
+			}
+			p := PortVolume{Protocol: toInt(row[2]), Volume: v}
+			p.ProtocolName = ProtocolName(p.Protocol)
+			t.Protocols = append(t.Protocols, p)
+		case 0b1101: // by action
+			t.Actions = append(t.Actions, ActionVolume{Action: toStr(row[3]), Volume: v})
+		case 0b1110: // by direction
+			t.Directions = append(t.Directions, DirectionVolume{Direction: toStr(row[4]), Volume: v})
+		}
 	}
+	slices.SortFunc(t.Protocols, func(x, y PortVolume) int {
+		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), cmp.Compare(x.Protocol, y.Protocol))
+	})
+	slices.SortFunc(t.Actions, func(x, y ActionVolume) int {
+		return cmp.Or(cmp.Compare(y.Records, x.Records), strings.Compare(x.Action, y.Action))
+	})
+	slices.SortFunc(t.Directions, func(x, y DirectionVolume) int {
+		return cmp.Or(cmp.Compare(y.Bytes, x.Bytes), strings.Compare(x.Direction, y.Direction))
+	})
 	for b := o.From.Unix() / t.BucketSeconds; b*t.BucketSeconds < o.To.Unix(); b++ {
 		v := got[b]
 		t.Series = append(t.Series, Bucket{Start: time.Unix(b*t.BucketSeconds, 0).UTC(), Records: v.Records, Packets: v.Packets, Bytes: v.Bytes})
 	}
 
 	t.TopTalkers = []Talker{}
-	rows, err = q.rows("top talkers", "SELECT srcaddr, "+vol+", count(DISTINCT dstaddr) FROM vpc_flow_logs WHERE srcaddr IS NOT NULL GROUP BY srcaddr ORDER BY 4 DESC, srcaddr LIMIT "+top, r)
+	// The destinations are counted for the top sources only: a distinct
+	// count for every source of the range would cost more than the rest.
+	rows, err = q.rows("top talkers", `WITH t AS (
+  SELECT srcaddr, count(*) AS n, coalesce(sum(packets), 0) AS p, coalesce(sum(bytes), 0) AS v
+  FROM vpc_flow_logs WHERE srcaddr IS NOT NULL GROUP BY srcaddr ORDER BY v DESC, srcaddr LIMIT `+top+`)
+SELECT t.srcaddr, t.n, t.p, t.v, count(DISTINCT f.dstaddr) FROM t JOIN vpc_flow_logs f ON f.srcaddr = t.srcaddr
+GROUP BY t.srcaddr, t.n, t.p, t.v ORDER BY t.v DESC, t.srcaddr`, r)
 	if err != nil {
 		return nil, err
 	}
@@ -167,40 +208,9 @@ func BuildTraffic(ctx context.Context, in Inputs, o Options) (*Traffic, error) {
 		t.TopPorts = append(t.TopPorts, p)
 	}
 
-	t.Protocols = []PortVolume{}
-	rows, err = q.rows("protocols", "SELECT protocol, "+vol+" FROM vpc_flow_logs WHERE protocol IS NOT NULL GROUP BY protocol ORDER BY 4 DESC, protocol", r)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		p := PortVolume{Protocol: toInt(row[0]), Volume: volume(row, 1)}
-		p.ProtocolName = ProtocolName(p.Protocol)
-		t.Protocols = append(t.Protocols, p)
-	}
-
-	t.Actions = []ActionVolume{}
-	rows, err = q.rows("actions", "SELECT coalesce(action, '-') AS a, "+vol+" FROM vpc_flow_logs GROUP BY a ORDER BY 2 DESC, a", r)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		t.Actions = append(t.Actions, ActionVolume{Action: toStr(row[0]), Volume: volume(row, 1)})
-	}
-
-	t.Directions = []DirectionVolume{}
-	dir := `CASE WHEN srcaddr IS NULL OR dstaddr IS NULL THEN 'unknown'
-  ELSE (CASE WHEN ` + srcInt + ` THEN 'internal' ELSE 'external' END) || '-' || (CASE WHEN ` + dstInt + ` THEN 'internal' ELSE 'external' END) END`
-	rows, err = q.rows("directions", "SELECT "+dir+" AS d, "+vol+" FROM vpc_flow_logs GROUP BY d ORDER BY 4 DESC, d", r)
-	if err != nil {
-		return nil, err
-	}
-	for _, row := range rows {
-		t.Directions = append(t.Directions, DirectionVolume{Direction: toStr(row[0]), Volume: volume(row, 1)})
-	}
-
 	t.Egress = []EgressInterface{}
 	rows, err = q.rows("egress by interface", `SELECT interface_id, any_value(vpc_id), bool_or(pkt_srcaddr IS NOT NULL AND pkt_srcaddr <> srcaddr), `+vol+`
-FROM vpc_flow_logs WHERE `+srcInt+` AND dstaddr IS NOT NULL AND NOT `+dstInt+`
+FROM vpc_flow_logs WHERE `+srcInt+` AND dstaddr IS NOT NULL AND `+notSQL(dstInt)+`
 GROUP BY interface_id ORDER BY 6 DESC, interface_id LIMIT `+top, r)
 	if err != nil {
 		return nil, err
