@@ -26,7 +26,7 @@ type Error struct {
 	// Kind classifies the error with a fixed word: bad_request,
 	// unauthorized, forbidden, not_found, method_not_allowed, too_large,
 	// unsupported_media_type, invalid_query, unsupported, refused, timeout,
-	// cancelled, runtime, conflict, unavailable, internal.
+	// cancelled, runtime, conflict, unavailable, busy, internal.
 	Kind string `json:"kind"`
 	// Hint says how to fix the query, when known.
 	Hint string `json:"hint,omitempty"`

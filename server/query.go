@@ -210,11 +210,18 @@ func (s *Server) handleQuery(w http.ResponseWriter, r *http.Request) {
 // request's context: a client that goes away cancels the query.
 func (s *Server) runQuery(r *http.Request, req engine.Request) (*engine.Result, error) {
 	ctx := r.Context()
+	// A query waits for a slot no longer than it may run: past that its
+	// answer could no longer be written in time.
+	wait := time.NewTimer(s.o.QueryTimeout)
+	defer wait.Stop()
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
 		s.queries.cancelled.Add(1)
 		return nil, ctx.Err()
+	case <-wait.C:
+		s.queries.failed.Add(1)
+		return nil, errorf(http.StatusServiceUnavailable, "busy", "every query slot of the server (%d) stayed busy for %s: try again later, or narrow the queries that run", s.o.MaxQueries, s.o.QueryTimeout)
 	}
 	defer func() { <-s.sem }()
 	s.queries.running.Add(1)

@@ -263,6 +263,19 @@ func TestQueryTimeout(t *testing.T) {
 	}
 }
 
+// TestQueryBusy checks that a query that finds every slot taken for the
+// whole query timeout is answered 503 busy.
+func TestQueryBusy(t *testing.T) {
+	s := newTestServer(t, func(o *Options) { o.MaxQueries = 1; o.QueryTimeout = 200 * time.Millisecond })
+	s.sem <- struct{}{} // the one slot is taken
+	r := s.do(t, request{path: "/api/v1/query", body: `{"query": "stats count(*)"}`})
+	<-s.sem
+	checkGolden(t, "api/error-busy", golden(t, r))
+	if r = s.do(t, request{path: "/api/v1/query", body: `{"query": "stats count(*)"}`}); r.status != http.StatusOK {
+		t.Errorf("with the slot free: %d %s", r.status, r.body)
+	}
+}
+
 // TestClientCancel checks that a client going away cancels its DuckDB
 // query: the engine returns within seconds, not after the ten the query
 // needs, and the server counts it as cancelled.

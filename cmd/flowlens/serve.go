@@ -174,6 +174,11 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	var ingestOpts ingest.Options
 	if f.ingestDir != "" {
+		if !strings.ContainsAny(f.ingestDir, "*?[") {
+			if _, err := os.Stat(f.ingestDir); err != nil {
+				return usageErrorf("--ingest: %v", err)
+			}
+		}
 		format := f.ingestFormat
 		if format == "" {
 			format = g.cfg.Format

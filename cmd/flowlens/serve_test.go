@@ -33,6 +33,7 @@ func TestServeRefusesOpenBind(t *testing.T) {
 		{"config-env-unset", []string{"--config", unsetCfg}, "server.token is ${FLOWLENS_TEST_UNSET_TOKEN}, but FLOWLENS_TEST_UNSET_TOKEN is not set"},
 		{"no-port", []string{"--listen", "127.0.0.1"}, `listen address "127.0.0.1"`},
 		{"bad-interval", []string{"--detect-interval", "0s"}, "--detect-interval: 0s is not a positive duration"},
+		{"no-inbox", []string{"--ingest", filepath.Join(data, "nope")}, "--ingest: stat " + filepath.Join(data, "nope") + ": no such file or directory"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, _, stderr := runCLI(t, "", append([]string{"serve", "--data", data}, tt.args...)...)
