@@ -7,14 +7,17 @@
 // It sits between the detect package, which turns query results into Alerts,
 // and the outside world. The main types are Alert (one incident), Store (the
 // state in DATA/alerts), Suppression (a mute rule), Sink and SinkConfig (one
-// destination and its YAML configuration) and Dispatcher (fan-out of new
-// alerts to every configured sink, with failures isolated per sink).
+// destination and its YAML configuration, whose errors are ConfigError
+// values placed at their line and column), Dispatcher (fan-out of alerts to
+// every configured sink, with failures isolated per sink) and Outbox (what
+// each sink is owed, kept in the store as Delivery records and delivered at
+// least once, oldest first).
 //
-// A detection runner uses it in three steps:
+// A detection runner uses it in two steps:
 //
-//	created, updated, err := store.Upsert(found)
-//	report := dispatcher.Dispatch(ctx, created, updated)
-//	for _, r := range report { ... r.Err ... }
+//	created, updated, err := outbox.Record(found) // the alerts and what each sink is owed, in one write
+//	report, err := outbox.Deliver(ctx)            // everything owed, earlier failures first
+//	for _, n := range report.Notes() { ... }
 package alert
 
 import (
