@@ -311,6 +311,8 @@ func TestParseErrors(t *testing.T) {
 		{"display a +", `1:11: expected "," or "|" after display field, found "+"`, "+", false},
 		{"pattern @message", `1:1: the pattern command is not supported: it relies on CloudWatch's machine-learning models`, "pattern", true},
 		{"fields jsonParse(@message) as j", `1:8: function jsonParse is not supported: flow-log records are not JSON`, "jsonParse", true},
+		// CloudWatch's documented form of unmask is a function in fields.
+		{"fields @timestamp, unmask(@message)", `1:20: function unmask is not supported: flow logs carry no masked data, so the field itself is the whole content: write it without unmask`, "unmask", true},
 		{"filter x = 1\n| stats count(*) by\n  srcaddr sortt", `3:11: expected "as", "," or "|" after by expression, found "sortt"`, "sortt", false},
 	}
 	for _, tt := range tests {
