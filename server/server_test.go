@@ -555,6 +555,37 @@ func TestServeShutdown(t *testing.T) {
 	}
 }
 
+// TestServeShutdownCancelsQueries checks that shutdown waits for a query in
+// flight only for the grace period, then cancels it in DuckDB.
+func TestServeShutdownCancelsQueries(t *testing.T) {
+	s := newTestServer(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln, 300*time.Millisecond) }()
+	go func() {
+		resp, err := http.Post("http://"+ln.Addr().String()+"/api/v1/query", "application/json", strings.NewReader(queryBody(t, map[string]any{"query": slowSQL})))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	waitUntil(t, 10*time.Second, "the query to start", func() bool { return s.counts().Running == 1 })
+	cancel()
+	stopped := time.Now()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not return")
+	}
+	waitUntil(t, 5*time.Second, "the query to be cancelled", func() bool { c := s.counts(); return c.Running == 0 && c.Cancelled == 1 })
+	if d := time.Since(stopped); d > 5*time.Second {
+		t.Errorf("shutdown took %s with a 300ms grace", d)
+	}
+}
+
 // TestDetectLang checks the language guess.
 func TestDetectLang(t *testing.T) {
 	for q, want := range map[string]string{
