@@ -46,6 +46,22 @@ type Config struct {
 	Alerts Alerts `yaml:"alerts,omitempty"`
 	// Server configures `flowlens serve`.
 	Server Server `yaml:"server,omitempty"`
+	// S3 configures access to S3 for `flowlens ingest s3://…`.
+	S3 S3 `yaml:"s3,omitempty"`
+}
+
+// S3 configures access to S3 (or an S3-compatible service). Credentials come
+// from the standard AWS chain, never from this file.
+type S3 struct {
+	// Region is the buckets' region; default AWS_REGION, else the profile's.
+	Region string `yaml:"region,omitempty"`
+	// Endpoint is the URL of an S3-compatible service; default AWS
+	// (AWS_ENDPOINT_URL_S3 is read too).
+	Endpoint string `yaml:"endpoint,omitempty"`
+	// PathStyle addresses buckets as ENDPOINT/bucket instead of bucket.ENDPOINT.
+	PathStyle bool `yaml:"path-style,omitempty"`
+	// Profile is the AWS shared-config profile; default AWS_PROFILE.
+	Profile string `yaml:"profile,omitempty"`
 }
 
 // Rules configures detection rules.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -25,9 +26,10 @@ func newIngestCmd() *cobra.Command {
 		workers    int
 		txnBytes   int64
 		fileRows   int
+		s3f        s3Flags
 	)
 	cmd := &cobra.Command{
-		Use:   "ingest [--format FMT] [--strict] [-o text|json] SOURCE...",
+		Use:   "ingest [--format FMT] [--strict] [-o text|json] SOURCE...|s3://BUCKET/PREFIX...",
 		Short: "Store flow-log records in the Parquet lake",
 		Long: `Ingest reads flow-log sources and stores their records in the lake,
 DATA/lake/vpc_flow_logs/year=YYYY/month=MM/day=DD/*.parquet (UTC day of start).
@@ -38,6 +40,20 @@ is recognised by its content: plain or gzip text with header lines, an
 AWS-delivered Parquet object (read by column name), or a CloudWatch Logs export
 as printed by 'aws logs filter-log-events' (each message is a record in --format,
 else the configured or default format).
+
+A source may also be s3://BUCKET/PREFIX: the objects under it (AWS's
+AWSLogs/ACCOUNT/vpcflowlogs/REGION/YYYY/MM/DD/ layout, the Hive-style
+year=/month=/day=/ one, gzip text or Parquet) are listed, downloaded to
+DATA/s3/staging/ and ingested under their s3:// names, which counts, the
+catalog and the quarantine show. Objects done before (DATA/s3/BUCKET.manifest
+and the catalog agree) are neither downloaded nor read again. --since or
+--from/--to choose objects by the date in their keys and list only those date
+folders, so a week of a year-old bucket is a few dozen LIST requests.
+Credentials come from the standard AWS chain (environment, ~/.aws, SSO,
+instance or container role); flowlens reaches the network only for s3://
+sources. An object that cannot be downloaded (after retries; throttling is
+retried by the AWS SDK) is listed as failed, exit 1, and tried again next run;
+the others are stored. See docs/s3.md.
 
 Ingest is atomic and idempotent: data files appear only through a durable catalog
 commit, an interrupted ingest is finished or rolled back by the next one, and
@@ -60,10 +76,17 @@ not be opened (the others are still stored).
   flowlens ingest --strict --format '${version} ${srcaddr} ${dstaddr} ${action}' export.json
 
   # Counts for a script
-  flowlens ingest -o json 'logs/*.log.gz'`,
+  flowlens ingest -o json 'logs/*.log.gz'
+
+  # Straight from the flow-log bucket: the last week, then every hour from cron
+  flowlens ingest --since 7d s3://my-flow-logs/AWSLogs/123456789012/vpcflowlogs/
+  flowlens ingest --since 2h s3://my-flow-logs/AWSLogs/
+
+  # An S3-compatible service (MinIO, SeaweedFS, Ceph) with a profile
+  flowlens ingest --s3-endpoint http://127.0.0.1:8333 --s3-path-style --s3-profile lab s3://flow-logs/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows})
+			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows}, &s3f)
 		},
 	}
 	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …', v2…v11 (every field up to that version), or auto to guess AWS's documented layouts from the number of values (default: the config's format, else AWS's v2 format)")
@@ -72,12 +95,13 @@ not be opened (the others are still stored).
 	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
 	cmd.Flags().Int64Var(&txnBytes, "txn-bytes", 0, "commit after about this many source bytes (default 1 GiB)")
 	cmd.Flags().IntVar(&fileRows, "file-rows", 0, "rows per data file (default 1048576)")
+	s3f.register(cmd)
 	cmd.Flags().MarkHidden("txn-bytes")
 	cmd.Flags().MarkHidden("file-rows")
 	return cmd
 }
 
-func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, o ingest.Options) error {
+func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, o ingest.Options, s3f *s3Flags) error {
 	dir, err := g.dataDir()
 	if err != nil {
 		return err
@@ -101,9 +125,15 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 		}
 		o.Retain = d
 	}
-	files, err := source.Expand(args)
-	if err != nil {
-		return &exitError{code: exitFailure, err: err}
+	local, remote := splitS3(args)
+	if n := s3f.used(cmd); n != "" && len(remote) == 0 {
+		return usageErrorf("--%s applies to s3:// sources only", n)
+	}
+	var files []string
+	if len(local) > 0 {
+		if files, err = source.Expand(local); err != nil {
+			return &exitError{code: exitFailure, err: err}
+		}
 	}
 	o.Wait = func(pid int) {
 		noticef("waiting for the data folder %s, locked by process %d (another ingest?)", dir, pid)
@@ -113,7 +143,17 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 		bar = &ingestBar{}
 		o.Progress = bar
 	}
-	res, err := ingest.Run(cmd.Context(), dir, files, o)
+	var res *ingest.Result
+	var s3st *s3Stats
+	if len(remote) > 0 {
+		res, s3st, err = ingestS3(cmd.Context(), dir, files, remote, o, s3f, bar)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+	} else {
+		res, err = ingest.Run(cmd.Context(), dir, files, o)
+	}
 	if res == nil {
 		return &exitError{code: exitFailure, err: err}
 	}
@@ -142,11 +182,18 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 		noticef("retention: deleted %d partitions before %s (%d records)", res.Retained.Partitions, res.Retained.Cutoff, res.Retained.Records)
 	}
 	if format := g.outputFormat("text"); format == "json" || format == "ndjson" {
-		if jerr := lakeJSON(res.Counts); jerr != nil && err == nil {
+		var v any = res.Counts
+		if s3st != nil {
+			v = s3IngestJSON{res.Counts, *s3st}
+		}
+		if jerr := lakeJSON(v); jerr != nil && err == nil {
 			err = jerr
 		}
 	} else {
 		printIngestSummary(res, dir)
+		if s3st != nil {
+			printS3Summary(s3st)
+		}
 	}
 	switch {
 	case err != nil:
