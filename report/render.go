@@ -440,7 +440,12 @@ func svgChart(w *bufio.Writer, c chart) {
 	fmt.Fprintf(w, "<line x1=\"%.0f\" y1=\"%.0f\" x2=\"%.0f\" y2=\"%.0f\" stroke=\"#8c959f\"/>\n", left, top+plot, width, top+plot)
 	fmt.Fprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">%s</text>\n", left-4, top+8, e(human(peak)))
 	fmt.Fprintf(w, "<text x=\"%.0f\" y=\"%.0f\" text-anchor=\"end\">0</text>\n", left-4, top+plot)
-	every := int(math.Ceil(n / 24))
+	// Labels are thinned to fit: about 6.5 px a character at 11 px, and a gap.
+	widest := 0
+	for _, l := range c.Labels {
+		widest = max(widest, utf8.RuneCountInString(l))
+	}
+	every := max(1, int(math.Ceil(n*(float64(widest)*6.5+10)/(width-left))))
 	for i, v := range c.Values {
 		h := 0.0
 		if peak > 0 {

@@ -268,6 +268,12 @@ func toInt(v any) int64 {
 	return 0
 }
 
+// toList reads a list cell (nil is empty).
+func toList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
 // toStr reads a text cell (nil is "").
 func toStr(v any) string {
 	switch x := v.(type) {

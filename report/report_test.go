@@ -424,6 +424,14 @@ func TestAgainstDuckDB(t *testing.T) {
 		t.Errorf("numbers (-want +got):\n%s", d)
 	}
 
+	// The top talker and the top port by bytes.
+	tt := queryInts(t, db, `SELECT sum(bytes) AS b, count(DISTINCT dstaddr) FROM `+from+` AND srcaddr IS NOT NULL GROUP BY srcaddr ORDER BY b DESC LIMIT 1`)
+	tp := queryInts(t, db, `SELECT protocol, least(srcport, dstport) AS p, sum(bytes) AS b FROM `+from+` AND protocol IS NOT NULL GROUP BY 1, 2 ORDER BY b DESC LIMIT 1`)
+	gotTop := []int64{tr.TopTalkers[0].Bytes, tr.TopTalkers[0].Peers, tr.TopPorts[0].Protocol, tr.TopPorts[0].Port, tr.TopPorts[0].Bytes}
+	if d := cmp.Diff(append(tt, tp...), gotTop); d != "" {
+		t.Errorf("top talker (bytes, destinations) and top port (protocol, port, bytes) (-want +got):\n%s", d)
+	}
+
 	// Exposure and directions, classified in Go from the raw rows.
 	rows, err := db.Query(`SELECT srcaddr, dstaddr, srcport, dstport, protocol, action, bytes FROM ` + from + ` AND srcaddr IS NOT NULL`)
 	if err != nil {
@@ -701,6 +709,23 @@ func BenchmarkCompliance2M(b *testing.B) {
 			if _, err := BuildTraffic(ctx, in, o); err != nil {
 				b.Fatal(err)
 			}
+		}
+	})
+}
+
+// FuzzParsePrefixes checks that --cde's parser never panics and that every
+// list it accepts renders as SQL.
+func FuzzParsePrefixes(f *testing.F) {
+	for _, s := range []string{"10.0.0.0/8", "10.1.0.0/16,10.2.3.4", "fc00::/7", "2600:1f18::/32, 192.168.0.0/24", "", ",", "::/0", "1.2.3.4/33"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ps, err := ParsePrefixes(s)
+		if err != nil {
+			return
+		}
+		if _, err := prefixSQL("srcaddr", ps); err != nil {
+			t.Errorf("ParsePrefixes(%q) accepted %v, which prefixSQL refuses: %v", s, ps, err)
 		}
 	})
 }

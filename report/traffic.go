@@ -41,7 +41,9 @@ type Conversation struct {
 	Volume
 }
 
-// PortVolume is one protocol and destination port.
+// PortVolume is one protocol and port: in top_ports the lower of a
+// record's source and destination port (the service side), in protocols
+// zero.
 type PortVolume struct {
 	Protocol     int64  `json:"protocol"`
 	ProtocolName string `json:"protocol_name"`
@@ -198,7 +200,12 @@ GROUP BY t.srcaddr, t.n, t.p, t.v ORDER BY t.v DESC, t.srcaddr`, r)
 	}
 
 	t.TopPorts = []PortVolume{}
-	rows, err = q.rows("top ports", "SELECT protocol, dstport, "+vol+" FROM vpc_flow_logs WHERE protocol IS NOT NULL GROUP BY protocol, dstport ORDER BY 5 DESC, protocol, dstport LIMIT "+top, r)
+	// The port of a record is the lower of its two ports, the service
+	// side for nearly all traffic, so that the replies of a web server
+	// (from 443 to an ephemeral port) count under 443, not under 50,000
+	// ephemeral ports.
+	rows, err = q.rows("top ports", "SELECT protocol, least(srcport, dstport) AS port, "+vol+
+		" FROM vpc_flow_logs WHERE protocol IS NOT NULL GROUP BY protocol, port ORDER BY 5 DESC, protocol, port LIMIT "+top, r)
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +245,9 @@ func (t *Traffic) document() *document {
 	}
 	over := section{ID: "over-time", Title: "Traffic over time"}
 	layout, unit := "01-02 15h", "hour"
+	if t.To.Sub(t.From) <= 24*time.Hour && t.From.Hour() == 0 {
+		layout = "15h"
+	}
 	if t.BucketSeconds == 86400 {
 		layout, unit = "2006-01-02", "day"
 	}
@@ -259,7 +269,7 @@ func (t *Traffic) document() *document {
 	for _, x := range t.TopConvs {
 		ct.add(false, x.Src, x.Dst, bytesText(x.Bytes), num(x.Packets), num(x.Records))
 	}
-	pt := newTable("By protocol and destination port", "protocol", "port", "service", "bytes>", "records>")
+	pt := newTable("By protocol and service port (the lower of the two ports)", "protocol", "port", "service", "bytes>", "records>")
 	for _, x := range t.TopPorts {
 		pt.add(false, x.ProtocolName, fmt.Sprint(x.Port), orDash(x.Service), bytesText(x.Bytes), num(x.Records))
 	}
