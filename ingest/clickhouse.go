@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,6 +143,11 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 			if p.broken != "" {
 				res.Broken = append(res.Broken, SourceNote{Path: p.path, Reason: p.broken})
 			}
+			for _, n := range p.notes {
+				if !slices.Contains(res.Notes, n) {
+					res.Notes = append(res.Notes, n)
+				}
+			}
 		}
 	}}
 	for range min(workers, max(len(jobs), 1)) {
@@ -154,7 +160,7 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 				buf, c, err := chReadSource(ctx, st, j.abs, j.size, fallbackDayOf(j.abs, j.mtime, o.Now()), src.Batch, o)
 				if err == nil {
 					src.Lines, src.Stored, src.Quarantined = c.lines, c.stored, c.quarantined
-					err = w.add(ctx, buf, chPending{src: src, path: j.path, broken: c.broken})
+					err = w.add(ctx, buf, chPending{src: src, path: j.path, broken: c.broken, notes: c.notes})
 				}
 				if err != nil {
 					fail(j.path, err)
@@ -191,6 +197,7 @@ func fallbackDayOf(abs string, mtime, now time.Time) lake.Day {
 type chCounts struct {
 	lines, stored, quarantined int64
 	broken                     string
+	notes                      []string // the scanner's (guessed layouts, aliases)
 }
 
 // chReadSource parses one source into rows of batch, inserting them as its
@@ -205,6 +212,7 @@ type chPending struct {
 	src    clickhouse.Source
 	path   string // as given
 	broken string
+	notes  []string
 }
 
 // chWriter gathers the last rows of sources into large inserts, and records
@@ -324,6 +332,11 @@ func chReadSource(ctx context.Context, st *clickhouse.Store, abs string, size in
 		in = br
 	}
 	sc := flowlog.NewScanner(in, flowlog.ScanOptions{Format: o.Format, Guess: o.Guess})
+	defer func() {
+		for _, n := range sc.Notes() {
+			c.notes = append(c.notes, fmt.Sprintf("%s: %s", abs, n))
+		}
+	}()
 	fields := flowlog.Fields()
 	var pending int64
 	for k := 0; ; k++ {

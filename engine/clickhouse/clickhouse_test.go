@@ -170,11 +170,15 @@ func TestIngestQueryAndIdempotency(t *testing.T) {
 	if d := cmp.Diff([][]any{{int64(4)}}, rows); d != "" {
 		t.Errorf("unrecorded batch shows (-want +got):\n%s", d)
 	}
+	// A killed source whose every line was bad left quarantine rows only.
+	if err := eng.Store().InsertQuarantine(t.Context(), []byte("killed-quarantine\t/x.log\t1\tbad\tjunk\t2024-03-01 00:00:00\n")); err != nil {
+		t.Fatal(err)
+	}
 	rec, err := eng.Store().Recover(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(clickhouse.Recovery{Batches: []string{"killed-batch"}, Rows: 1}, rec); d != "" {
+	if d := cmp.Diff(clickhouse.Recovery{Batches: []string{"killed-batch", "killed-quarantine"}, Rows: 1}, rec); d != "" {
 		t.Errorf("recovery (-want +got):\n%s", d)
 	}
 
@@ -217,5 +221,33 @@ func TestQueryErrors(t *testing.T) {
 		if qe.Kind != tt.kind || qe.Pos != tt.pos || !strings.Contains(qe.Error(), tt.message) {
 			t.Errorf("%s: %v at %d (%v), want %v at %d containing %q", tt.sql, qe.Kind, qe.Pos, qe, tt.kind, tt.pos, tt.message)
 		}
+	}
+}
+
+// TestCancel: a cancelled query returns at once as a Timeout error and is
+// stopped on the server too.
+func TestCancel(t *testing.T) {
+	eng, _ := open(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	began := time.Now()
+	_, err := eng.Query(ctx, engine.Request{SQL: "SELECT count() FROM system.numbers WHERE number % 7 = 3"})
+	qe := engine.AsError(err)
+	if qe == nil || qe.Kind != engine.Timeout {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Errorf("returned after %s", d)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rows := query(t, eng, engine.Request{SQL: "SELECT count() FROM system.processes WHERE query LIKE '%number % 7 = 3%' AND query NOT LIKE '%system.processes%'"})
+		if rows[0][0] == int64(0) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the cancelled query still runs on the server")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

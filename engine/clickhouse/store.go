@@ -130,7 +130,8 @@ func (s *Store) Sources(ctx context.Context) ([]Source, error) {
 type Recovery struct {
 	// Batches are the unrecorded batches whose rows were deleted.
 	Batches []string
-	// Rows is the number of their rows in flow_logs.
+	// Rows is the number of their rows in flow_logs (their quarantined
+	// lines are deleted too, and not counted).
 	Rows int64
 }
 
@@ -140,8 +141,12 @@ type Recovery struct {
 // background.
 func (s *Store) Recover(ctx context.Context) (Recovery, error) {
 	var rec Recovery
-	rows, err := s.e.c.Query(ctx, "SELECT `_batch`, count() FROM "+s.e.table(TableFlows)+
-		" WHERE `_batch` NOT IN (SELECT `batch` FROM "+s.e.table(TableSources)+") GROUP BY `_batch` ORDER BY `_batch`")
+	// Batches of flow_logs, and of flow_quarantine (a source whose every
+	// line was bad has rows only there).
+	recorded := "(SELECT `batch` FROM " + s.e.table(TableSources) + ")"
+	rows, err := s.e.c.Query(ctx, "SELECT b, sum(n) FROM (SELECT `_batch` AS b, count() AS n FROM "+s.e.table(TableFlows)+
+		" WHERE `_batch` NOT IN "+recorded+" GROUP BY `_batch` UNION ALL SELECT `batch` AS b, toUInt64(0) AS n FROM "+
+		s.e.table(TableQuarantine)+" WHERE `batch` NOT IN "+recorded+" GROUP BY `batch`) GROUP BY b ORDER BY b")
 	if err != nil {
 		return rec, fmt.Errorf("find unrecorded batches: %w", err)
 	}
