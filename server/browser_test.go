@@ -217,6 +217,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Errorf("SQL error mark %q, want srcadr", mark)
 	}
 
+	// Ctrl+Space offers what the Insights parser expects; a click inserts it.
+	step(t, ctx, "complete a command",
+		chromedp.Click("#lang-insights"),
+		chromedp.SetValue("#query", `filter action = "REJECT" | sta`),
+		chromedp.Focus("#query"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById("query").setSelectionRange(30, 30)`),
+		chromedp.KeyEvent(" ", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
+		waitJS(`document.querySelectorAll("#completions li").length > 0`),
+	)
+	if first := eval[string](t, ctx, `document.querySelector("#completions li b").textContent`); first != "stats" {
+		t.Errorf("first completion %q, want stats", first)
+	}
+	step(t, ctx, "accept the completion", chromedp.Click("#completions li"), waitJS(`document.getElementById("completions").hidden`))
+	if v := eval[string](t, ctx, `document.getElementById("query").value`); v != `filter action = "REJECT" | stats ` {
+		t.Errorf("after completion the editor holds %q", v)
+	}
+
 	// Alerts: three open; acknowledging one leaves two and records it.
 	step(t, ctx, "open the alerts page",
 		chromedp.Navigate(ts.URL+"/#/alerts"),

@@ -271,6 +271,58 @@ function renderResult(res) {
   drawTimeChart(res);
 }
 
+// ---- completion (Ctrl+Space), from the Insights parser via /api/v1/complete ----
+
+let completions = [];
+let completionIndex = 0;
+
+function hideCompletions() {
+  completions = [];
+  $("completions").hidden = true;
+  $("completions").textContent = "";
+}
+
+async function complete() {
+  const ta = $("query");
+  const text = ta.value;
+  const cursor = new TextEncoder().encode(text.slice(0, ta.selectionStart)).length;
+  let res;
+  try {
+    res = await api("/api/v1/complete", { method: "POST", body: { query: text, cursor } });
+  } catch (_) {
+    return;
+  }
+  completions = res.completions.slice(0, 12);
+  completionIndex = 0;
+  const list = $("completions");
+  list.textContent = "";
+  completions.forEach((c, i) => {
+    const li = el("li", { "data-i": String(i), onmousedown: (e) => { e.preventDefault(); applyCompletion(i); } },
+      el("b", { text: c.label }), el("span", { text: " " + c.kind + (c.detail ? " — " + c.detail : "") }));
+    list.append(li);
+  });
+  list.hidden = completions.length === 0;
+  markCompletion();
+}
+
+function markCompletion() {
+  [...$("completions").children].forEach((li, i) => li.classList.toggle("selected", i === completionIndex));
+}
+
+function applyCompletion(i) {
+  const c = completions[i];
+  if (!c) return;
+  const ta = $("query");
+  const text = ta.value;
+  const a = byteToIndex(text, c.replace.start), b = byteToIndex(text, c.replace.end);
+  ta.value = text.slice(0, a) + c.insert + text.slice(b);
+  const at = a + c.insert.length;
+  ta.setSelectionRange(at, at);
+  hideCompletions();
+  mirror(null);
+  ta.focus();
+}
+
 // ---- charts (inline SVG) ----
 
 function fmtNum(n) {
@@ -531,9 +583,25 @@ async function start() {
   $("query").addEventListener("keydown", (e) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
       e.preventDefault();
+      hideCompletions();
       runQuery();
+    } else if (e.key === " " && e.ctrlKey && lang === "insights") {
+      e.preventDefault();
+      complete();
+    } else if (completions.length > 0) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        completionIndex = (completionIndex + (e.key === "ArrowDown" ? 1 : completions.length - 1)) % completions.length;
+        markCompletion();
+      } else if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        applyCompletion(completionIndex);
+      } else if (e.key === "Escape") {
+        hideCompletions();
+      }
     }
   });
+  $("query").addEventListener("blur", hideCompletions);
   $("query").addEventListener("input", () => { if (!$("query-error").hidden) clearError(); else mirror(null); });
   $("query").addEventListener("scroll", () => { $("query-mirror").scrollTop = $("query").scrollTop; });
   $("download-csv").addEventListener("click", () => lastResult && download("flowlens.csv", "text/csv", toCSV(lastResult)));
