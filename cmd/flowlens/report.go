@@ -337,6 +337,11 @@ func runReport(cmd *cobra.Command, f *reportFlags, kind string) error {
 		return &exitError{code: exitFailure, err: err}
 	}
 	defer eng.Close()
+	if eng.Dialect() != "duckdb" {
+		// The report's SQL uses DuckDB's dialect (GROUPING SETS with
+		// grouping_id, list(), FILTER); ClickHouse would refuse it.
+		return usageErrorf("--engine: reports run on the embedded DuckDB engine only, not on %s", eng.Dialect())
+	}
 	in.Engine = eng
 
 	stop := func() {}
