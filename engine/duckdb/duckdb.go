@@ -885,6 +885,11 @@ func normalize(v driver.Value, typ string) any {
 		}
 		return x
 	case duck.Decimal:
+		if x.Scale == 0 && x.Value != nil {
+			// A whole decimal (a CAST to DECIMAL(38,0), the sum of one)
+			// is an integer, exact past float64's 15 digits.
+			return normalize(x.Value, "")
+		}
 		return x.Float64()
 	case duck.Interval:
 		return intervalText(x)

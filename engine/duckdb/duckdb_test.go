@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -444,7 +445,9 @@ func TestNestedValues(t *testing.T) {
 	e, _ := newLake(t, fiveDays)
 	res, err := e.Query(context.Background(), engine.Request{SQL: "SELECT ['8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b'::UUID] AS l, " +
 		"{'u': '8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b'::UUID, 'b': from_hex('00ff')} AS s, [from_hex('41ff')] AS lb, " +
-		"0.1::FLOAT AS f, [0.1::FLOAT] AS lf, 'nan'::FLOAT AS nf"})
+		"0.1::FLOAT AS f, [0.1::FLOAT] AS lf, 'nan'::FLOAT AS nf, " +
+		// Whole decimals are integers, exact past float64's 15 digits.
+		"1234567890123456789::DECIMAL(19,0) AS d0, CAST('12345678901234567890123456789012345678' AS DECIMAL(38,0)) AS d38, 1.50::DECIMAL(4,2) AS d2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -453,10 +456,21 @@ func TestNestedValues(t *testing.T) {
 		map[string]any{"u": "8d4e8f1f-5a7a-4a8e-9a5b-1c2d3e4f5a6b", "b": `\x00\xFF`},
 		[]any{`A\xFF`},
 		0.1, []any{0.1}, math.NaN(),
+		int64(1234567890123456789), bigInt(t, "12345678901234567890123456789012345678"), 1.5,
 	}
-	if d := cmp.Diff(want, res.Rows[0], cmpopts.EquateNaNs()); d != "" {
+	bigEqual := cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 })
+	if d := cmp.Diff(want, res.Rows[0], cmpopts.EquateNaNs(), bigEqual); d != "" {
 		t.Errorf("nested values (-want +got):\n%s", d)
 	}
+}
+
+func bigInt(t *testing.T, s string) *big.Int {
+	t.Helper()
+	b, ok := new(big.Int).SetString(s, 10)
+	if !ok {
+		t.Fatalf("bad integer %q", s)
+	}
+	return b
 }
 
 // TestMapValues checks that DuckDB maps (histogram's answer) come out as
