@@ -10,15 +10,17 @@
 #
 # It listens on 127.0.0.1 only, HTTP on 18123 (FLOWLENS_CLICKHOUSE_HTTP_PORT)
 # and native TCP on 19000 (FLOWLENS_CLICKHOUSE_TCP_PORT), away from the usual
-# ports; its data, temporary files and logs are under the cache folder. The
-# packaged daemon mode fails on its pid file, so the server runs in the
-# foreground under setsid, detached from this script.
+# ports; its data, temporary files and logs are under /var/tmp/flowlens-clickhouse
+# (FLOWLENS_CLICKHOUSE_DIR), which the user clickhouse owns. The packaged
+# daemon mode fails on its pid file, so the server runs in the foreground
+# under setsid, detached from this script, as the user clickhouse (setpriv
+# execs it, so the recorded pid is the server's own).
 set -euo pipefail
 
 CACHE=${FLOWLENS_CACHE:-$HOME/.cache/flowlens}
 HTTP_PORT=${FLOWLENS_CLICKHOUSE_HTTP_PORT:-18123}
 TCP_PORT=${FLOWLENS_CLICKHOUSE_TCP_PORT:-19000}
-STATE=$CACHE/clickhouse
+STATE=${FLOWLENS_CLICKHOUSE_DIR:-/var/tmp/flowlens-clickhouse}
 ENV_FILE=$CACHE/clickhouse.env
 URL="http://127.0.0.1:$HTTP_PORT/"
 
@@ -59,7 +61,7 @@ if [ -f "$STATE/server.pid" ]; then
   pid=$(cat "$STATE/server.pid")
   if kill -0 "$pid" 2>/dev/null && grep -q clickhouse "/proc/$pid/cmdline" 2>/dev/null; then
     kill "$pid" 2>/dev/null || true
-    sleep 2
+    for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   fi
 fi
 
@@ -102,14 +104,11 @@ cat >"$STATE/users.xml" <<XML
     <result_rows>0</result_rows><read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>
 XML
-chown -R clickhouse "$STATE" 2>/dev/null || true
-# The user clickhouse must reach the state folder through the home folder.
-d=$STATE
-while [ "$d" != / ]; do d=$(dirname "$d"); [ -x "$d" ] || chmod o+x "$d" 2>/dev/null || true; done
-chmod o+x "$CACHE" "$(dirname "$CACHE")" "$HOME" 2>/dev/null || true
+chown -R clickhouse: "$STATE"
 
 log "starting ClickHouse at $URL (log: $STATE/log/server.log)"
-nohup setsid su -s /bin/sh clickhouse -c "exec clickhouse-server --config-file=$STATE/config.xml" \
+nohup setsid setpriv --reuid=clickhouse --regid=clickhouse --init-groups \
+  clickhouse-server --config-file="$STATE/config.xml" \
   >"$STATE/log/stdout.log" 2>&1 </dev/null &
 echo $! >"$STATE/server.pid"
 
