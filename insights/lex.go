@@ -215,6 +215,17 @@ func (l *lexer) next() (token, *Error) {
 		return token{}, l.errorf(start, start+size, "unexpected character '&': write and")
 	case '~':
 		return token{}, l.errorf(start, start+size, "unexpected character '~': write =~ or like before a /regular expression/")
+	case '.':
+		if start+1 < len(l.src) && isDigit(l.src[start+1]) {
+			return token{}, l.errorf(start, start+size, "unexpected character '.': write a number with a digit before the point, such as 0%s", l.src[start:l.numberEnd(start+1)])
+		}
+		if start > 0 && isDigit(l.src[start-1]) {
+			i := start
+			for i > 0 && isDigit(l.src[i-1]) {
+				i--
+			}
+			return token{}, l.errorf(start, start+size, "unexpected character '.': write a number with digits after the point, such as %s.0, or without the point", l.src[i:start])
+		}
 	case '–', '—', '−':
 		return token{}, l.errorf(start, start+size,
 			"unexpected character %q: a typographic dash, as copied from a web page; write - to subtract", r)
@@ -226,6 +237,14 @@ func (l *lexer) next() (token, *Error) {
 	return token{}, l.errorf(start, start+size,
 		"unexpected character %q: expected a field, a value or an operator; write a field name with other characters than letters, digits, _, . and @ in backquotes, such as `%s`, and text in quotes",
 		r, l.wordAround(start, start+size))
+}
+
+// numberEnd returns the offset after the digits that start at from.
+func (l *lexer) numberEnd(from int) int {
+	for from < len(l.src) && isDigit(l.src[from]) {
+		from++
+	}
+	return from
 }
 
 // quotedText is the text that follows a typographic opening quote at

@@ -276,6 +276,8 @@ func TestParseErrors(t *testing.T) {
 		{`filter action = "REJECT" || stats count(*)`, `1:26: unexpected "||": write or to join conditions, and one | between commands`, "||", false},
 		{"filter bytes \u2013 1 > 0", `1:14: unexpected character '–': a typographic dash, as copied from a web page; write - to subtract`, "\u2013", false},
 		{"fields a ! b", `1:10: unexpected character '!': write != to compare, or not before a condition`, "!", false},
+		{"filter bytes > .5", `1:16: unexpected character '.': write a number with a digit before the point, such as 0.5`, ".", false},
+		{"fields 5. as a", `1:9: unexpected character '.': write a number with digits after the point, such as 5.0, or without the point`, ".", false},
 		{"filter action = “REJECT”", `1:17: unexpected character '“': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "“", false},
 		{"filter action in [‘REJECT’, 'ACCEPT']", `1:19: unexpected character '‘': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "‘", false},
 		{"filter action = „REJECT", `1:17: unexpected character '„': a typographic quote, as copied from a web page; write straight quotes, such as "REJECT"`, "„", false},
