@@ -44,6 +44,11 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 		workers = runtime.GOMAXPROCS(0)
 	}
 	res := &Result{}
+	run, err := st.StartRun(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer run.Stop()
 	rec, err := st.Recover(ctx)
 	if err != nil {
 		return nil, err
@@ -155,7 +160,7 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 		go func() {
 			defer wg.Done()
 			for j := range next {
-				src := clickhouse.Source{Batch: clickhouse.NewBatchID(), Path: j.abs, Size: j.size, Hash: j.hash,
+				src := clickhouse.Source{Batch: run.NewBatchID(), Path: j.abs, Size: j.size, Hash: j.hash,
 					Format: o.formatKey(), Ingested: o.Now()}
 				buf, c, err := chReadSource(ctx, st, j.abs, j.size, fallbackDayOf(j.abs, j.mtime, o.Now()), src.Batch, o)
 				if err == nil {

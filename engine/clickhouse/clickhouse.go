@@ -50,6 +50,7 @@ const (
 	TableFlows      = "flow_logs"
 	TableSources    = "flow_sources"
 	TableQuarantine = "flow_quarantine"
+	TableRuns       = "flow_runs"
 	ViewName        = "vpc_flow_logs"
 	ViewAlias       = "flows"
 )
@@ -146,6 +147,7 @@ func (e *Engine) setup(ctx context.Context) error {
 			" `ingested` DateTime) ENGINE = MergeTree ORDER BY (`hash`, `path`)",
 		"CREATE TABLE IF NOT EXISTS " + e.table(TableQuarantine) + " (`batch` String, `source` String, `line` Int64," +
 			" `reason` String, `raw` String, `time` DateTime) ENGINE = MergeTree ORDER BY (`source`, `line`)",
+		"CREATE TABLE IF NOT EXISTS " + e.table(TableRuns) + " (`run` String, `beat` DateTime) ENGINE = MergeTree ORDER BY (`run`, `beat`)",
 	}
 	for _, s := range stmts {
 		if err := e.c.Exec(ctx, s); err != nil {

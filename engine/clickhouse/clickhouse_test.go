@@ -170,6 +170,16 @@ func TestIngestQueryAndIdempotency(t *testing.T) {
 	if d := cmp.Diff([][]any{{int64(4)}}, rows); d != "" {
 		t.Errorf("unrecorded batch shows (-want +got):\n%s", d)
 	}
+	// The rows of an ingest still running are left alone.
+	run, err := eng.Store().StartRun(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Stop()
+	running := run.NewBatchID()
+	if err := eng.Store().InsertRows(t.Context(), []byte(strings.Replace(row, "killed-batch", running, 1))); err != nil {
+		t.Fatal(err)
+	}
 	// A killed source whose every line was bad left quarantine rows only.
 	if err := eng.Store().InsertQuarantine(t.Context(), []byte("killed-quarantine\t/x.log\t1\tbad\tjunk\t2024-03-01 00:00:00\n")); err != nil {
 		t.Fatal(err)
@@ -178,7 +188,7 @@ func TestIngestQueryAndIdempotency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(clickhouse.Recovery{Batches: []string{"killed-batch", "killed-quarantine"}, Rows: 1}, rec); d != "" {
+	if d := cmp.Diff(clickhouse.Recovery{Batches: []string{"killed-batch", "killed-quarantine"}, Running: []string{running}, Rows: 1}, rec); d != "" {
 		t.Errorf("recovery (-want +got):\n%s", d)
 	}
 

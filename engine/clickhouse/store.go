@@ -25,8 +25,10 @@ import (
 //     (a single insert of a few rows is atomic in ClickHouse);
 //  3. Recover, at the start of the next ingest, deletes the rows of
 //     batches that were never recorded (an ALTER TABLE … DELETE mutation; the
-//     view hides them meanwhile), and a source is skipped when a recorded one
-//     has the same content hash.
+//     view hides them meanwhile), except those of ingests still running: an
+//     ingest's batch ids start with its run id, whose heartbeat it writes to
+//     flow_runs every minute. A source is skipped when a recorded one has
+//     the same content hash.
 //
 // The alternative, a ReplacingMergeTree keyed on the source and line, would
 // deduplicate only when parts merge (or with FINAL on every query), so a
@@ -62,8 +64,62 @@ func Columns() []string {
 	return append(out, "date", "_batch")
 }
 
-// NewBatchID returns a new batch id.
+// NewBatchID returns a new batch id outside any run (Recover treats its
+// rows as abandoned as soon as they are unrecorded).
 func NewBatchID() string { return strings.TrimPrefix(newQueryID(), "flowlens-") }
+
+// RunStale is how long after its last heartbeat an ingest run counts as
+// dead, so that Recover deletes its unrecorded batches.
+const RunStale = 5 * time.Minute
+
+// runBeat is how often a run writes its heartbeat.
+const runBeat = time.Minute
+
+// Run is one ingest: it writes a heartbeat to flow_runs while it lasts, so
+// that the Recover of an ingest running at the same time leaves its batches
+// (not yet recorded) alone.
+type Run struct {
+	ID   string
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// StartRun registers a new ingest run and keeps its heartbeat until Stop.
+func (s *Store) StartRun(ctx context.Context) (*Run, error) {
+	r := &Run{ID: strings.TrimPrefix(newQueryID(), "flowlens-")[:16], done: make(chan struct{})}
+	beat := func(ctx context.Context) error {
+		return s.e.c.Insert(ctx, s.e.table(TableRuns), []string{"run", "beat"},
+			strings.NewReader(r.ID+"\t"+time.Now().UTC().Format("2006-01-02 15:04:05")+"\n"))
+	}
+	if err := beat(ctx); err != nil {
+		return nil, fmt.Errorf("register the ingest run: %w", err)
+	}
+	bctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	r.stop = stop
+	go func() {
+		defer close(r.done)
+		t := time.NewTicker(runBeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-bctx.Done():
+				return
+			case <-t.C:
+				_ = beat(bctx) // a missed beat is retried at the next tick
+			}
+		}
+	}()
+	return r, nil
+}
+
+// NewBatchID returns a new batch id of the run.
+func (r *Run) NewBatchID() string { return r.ID + "." + NewBatchID()[:16] }
+
+// Stop ends the heartbeat.
+func (r *Run) Stop() {
+	r.stop()
+	<-r.done
+}
 
 // InsertRows inserts TabSeparated rows of flow_logs (see Columns).
 func (s *Store) InsertRows(ctx context.Context, rows []byte) error {
@@ -130,6 +186,9 @@ func (s *Store) Sources(ctx context.Context) ([]Source, error) {
 type Recovery struct {
 	// Batches are the unrecorded batches whose rows were deleted.
 	Batches []string
+	// Running are unrecorded batches of ingests still running (their
+	// heartbeat is younger than RunStale), left alone.
+	Running []string
 	// Rows is the number of their rows in flow_logs (their quarantined
 	// lines are deleted too, and not counted).
 	Rows int64
@@ -141,6 +200,10 @@ type Recovery struct {
 // background.
 func (s *Store) Recover(ctx context.Context) (Recovery, error) {
 	var rec Recovery
+	live, err := s.liveRuns(ctx)
+	if err != nil {
+		return rec, err
+	}
 	// Batches of flow_logs, and of flow_quarantine (a source whose every
 	// line was bad has rows only there).
 	recorded := "(SELECT `batch` FROM " + s.e.table(TableSources) + ")"
@@ -159,7 +222,12 @@ func (s *Store) Recover(ctx context.Context) (Recovery, error) {
 			rows.Close()
 			return rec, fmt.Errorf("find unrecorded batches: %w", err)
 		}
-		rec.Batches = append(rec.Batches, r[0].(string))
+		batch := r[0].(string)
+		if run, _, ok := strings.Cut(batch, "."); ok && live[run] {
+			rec.Running = append(rec.Running, batch)
+			continue
+		}
+		rec.Batches = append(rec.Batches, batch)
 		rec.Rows += r[1].(int64)
 	}
 	rows.Close()
@@ -178,4 +246,26 @@ func (s *Store) Recover(ctx context.Context) (Recovery, error) {
 		return rec, fmt.Errorf("delete unrecorded batches: %w", err)
 	}
 	return rec, nil
+}
+
+// liveRuns returns the runs whose last heartbeat is younger than RunStale,
+// by the server's clock, which also stamped them.
+func (s *Store) liveRuns(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.e.c.Query(ctx, "SELECT run FROM "+s.e.table(TableRuns)+" GROUP BY run HAVING max(beat) > now() - "+
+		strconv.Itoa(int(RunStale.Seconds())))
+	if err != nil {
+		return nil, fmt.Errorf("find running ingests: %w", err)
+	}
+	defer rows.Close()
+	live := map[string]bool{}
+	for {
+		r, err := rows.Next()
+		if err == io.EOF {
+			return live, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find running ingests: %w", err)
+		}
+		live[r[0].(string)] = true
+	}
 }
