@@ -25,6 +25,7 @@ func init() { register(newDemoCmd) }
 type demoFlags struct {
 	records int
 	seed    uint64
+	serve   bool
 	noServe bool
 }
 
@@ -43,20 +44,28 @@ answer key, and example queries to try next with their output.
 
 The data folder is kept, so every command it suggests works on it afterwards.
 
-flowlens has no web console yet, so demo always stops after the summary
-(--no-serve is accepted for scripts written for later versions).`,
+With --serve, demo then serves the web console and the HTTP API on the demo lake
+at http://127.0.0.1:8080/ (as flowlens serve does, without continuous detection:
+the alerts are already there) until Ctrl-C. Without it, demo stops after the
+summary and says how to open the console later.`,
 		Example: `  # The whole tour, about half a minute
   flowlens demo
 
   # A smaller run into a folder you choose, then explore it
   flowlens demo --records 200000 --data ./demo
-  flowlens --data ./demo query 'stats count() by action'`,
+  flowlens --data ./demo query 'stats count() by action'
+
+  # The tour, then the web console on its data
+  flowlens demo --records 200000 --serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runDemo(cmd.Context(), f) },
 	}
 	cmd.Flags().IntVar(&f.records, "records", 1_000_000, "records to generate (one day of traffic)")
 	cmd.Flags().Uint64Var(&f.seed, "seed", 1, "generator seed: the same seed gives the same day")
-	cmd.Flags().BoolVar(&f.noServe, "no-serve", false, "stop after the summary (always, until flowlens has a web console)")
+	cmd.Flags().BoolVar(&f.serve, "serve", false, "after the summary, serve the web console on the demo lake at 127.0.0.1:8080 until Ctrl-C")
+	cmd.Flags().BoolVar(&f.noServe, "no-serve", false, "stop after the summary (the default; kept for scripts)")
+	cmd.Flags().MarkHidden("no-serve")
+	cmd.MarkFlagsMutuallyExclusive("serve", "no-serve")
 	return cmd
 }
 
@@ -188,7 +197,27 @@ GROUP BY srcaddr ORDER BY rejected DESC LIMIT 5`)
 		d.run(ex.lang, ex.query)
 	}
 	fmt.Fprintf(w, "Demo finished in %.1fs. Data folder: %s (delete it when done)\n", time.Since(start).Seconds(), dataDir)
-	return d.err
+	if d.err != nil || !f.serve {
+		if d.err == nil {
+			fmt.Fprintf(w, "The web console on this data: flowlens --data %s serve, then open http://127.0.0.1:8080/\n", shellQuote(dataDir))
+		}
+		return d.err
+	}
+	eng.Close() // serve opens its own
+	return serveDemo(ctx, dataDir)
+}
+
+// serveDemo runs flowlens serve on the demo's data folder, with the defaults
+// of the serve command and no continuous detection (the demo ran it).
+func serveDemo(ctx context.Context, dataDir string) error {
+	g.data = dataDir
+	cmd := newServeCmd()
+	cmd.SetContext(ctx)
+	if err := cmd.ParseFlags([]string{"--detect=false"}); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "\nServing the web console on the demo lake (Ctrl-C stops it)\n")
+	return cmd.RunE(cmd, nil)
 }
 
 var demoExamples = []struct{ lang, query string }{

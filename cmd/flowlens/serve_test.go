@@ -146,3 +146,56 @@ func TestServeIngestDetect(t *testing.T) {
 		t.Errorf("stderr %q", errb.String())
 	}
 }
+
+// TestDemoServe: demo --serve ends its tour by serving the console on the
+// demo lake, with the alerts the tour recorded, until cancelled.
+func TestDemoServe(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	cfg := writeFile(t, "config.yaml", []byte("server:\n  listen: 127.0.0.1:0\n"))
+	cliMu.Lock()
+	defer cliMu.Unlock()
+	var out, errb syncBuffer
+	oldOut, oldErr := g.stdout, g.stderr
+	g.stdout, g.stderr = &out, &errb
+	defer func() { g.stdout, g.stderr = oldOut, oldErr }()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--config", cfg, "demo", "--records", "20000", "--data", dir, "--serve"})
+	}()
+	addr := regexp.MustCompile(`http://(127\.0\.0\.1:\d+)/`)
+	waitFor(t, 120*time.Second, func() bool { return addr.MatchString(errb.String()) }, "demo to serve", &errb)
+	if !strings.Contains(out.String(), "Demo finished in") || !strings.Contains(out.String(), "Serving the web console on the demo lake") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+	base := "http://" + addr.FindStringSubmatch(errb.String())[1]
+	resp, err := http.Get(base + "/api/v1/alerts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts struct{ Alerts []struct{ Rule string } }
+	json.NewDecoder(resp.Body).Decode(&alerts)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(alerts.Alerts) == 0 {
+		t.Errorf("alerts %d: %d of them", resp.StatusCode, len(alerts.Alerts))
+	}
+	resp, err = http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "<html") {
+		t.Errorf("console %d: %.200s", resp.StatusCode, page)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit %d after cancel\n%s", code, errb.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo --serve did not stop when cancelled")
+	}
+}
