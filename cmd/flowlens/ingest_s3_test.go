@@ -501,3 +501,50 @@ func TestIngestS3Crash(t *testing.T) {
 	}
 	t.Logf("%d kills; %d records of %d objects", kills, sum.Records, sum.Files)
 }
+
+// BenchmarkIngestS3 ingests a day of gen's objects from the test server into
+// an empty lake, and the same objects from a local copy, in the same run:
+// what fetching from S3 adds to an ingest (download and ingest overlap).
+func BenchmarkIngestS3(b *testing.B) {
+	srv := s3test.Start(b)
+	for _, kv := range srv.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		b.Setenv(k, v)
+	}
+	bucket := srv.NewBucket(b)
+	dir := b.TempDir()
+	sum, err := gen.Generate(context.Background(), gen.Config{Records: 1_000_000, Hours: 24, Seed: 9, Layout: gen.LayoutS3}, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.Upload(b, bucket, "", dir, 16)
+	for _, tc := range []struct{ name, src string }{{"s3", "s3://" + bucket + "/"}, {"local", dir}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(sum.Bytes)
+			args := []string{"ingest", tc.src}
+			if tc.name == "s3" {
+				args = []string{"ingest", "--s3-endpoint", srv.Endpoint, "--s3-path-style", tc.src}
+			}
+			for range b.N {
+				code, out := runIngestBench(append([]string{"--data", b.TempDir(), "-o", "json"}, args...))
+				if code != 0 || !strings.Contains(out, fmt.Sprintf(`"records_stored":%d`, sum.Records)) {
+					b.Fatalf("exit %d: %s", code, out)
+				}
+			}
+			b.ReportMetric(float64(sum.Records)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+			b.ReportMetric(float64(sum.Files)*float64(b.N)/b.Elapsed().Seconds(), "objects/s")
+		})
+	}
+}
+
+// runIngestBench runs flowlens in-process for a benchmark and returns its exit
+// code and output (standard error included).
+func runIngestBench(args []string) (int, string) {
+	cliMu.Lock()
+	defer cliMu.Unlock()
+	var out bytes.Buffer
+	oldOut, oldErr := g.stdout, g.stderr
+	g.stdout, g.stderr = &out, &out
+	defer func() { g.stdout, g.stderr = oldOut, oldErr }()
+	return run(context.Background(), args), out.String()
+}
