@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -128,6 +129,28 @@ func TestFormatFloat(t *testing.T) {
 	for _, tt := range tests {
 		if got := formatFloat(tt.in); got != tt.want {
 			t.Errorf("formatFloat(%g) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestFieldsRanges: flowlens fields shows the legal range of the fields that
+// have one, and null for the others.
+func TestFieldsRanges(t *testing.T) {
+	code, out, errs := runCLI(t, "", "fields", "-o", "ndjson")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	got := map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		got[row["name"].(string)] = row["range"]
+	}
+	for name, want := range map[string]any{"dstport": "0–65535", "protocol": "0–255", "bytes": "0 or more", "version": "2–11", "srcaddr": nil} {
+		if got[name] != want {
+			t.Errorf("%s: range %v, want %v", name, got[name], want)
 		}
 	}
 }
