@@ -469,3 +469,30 @@ func TestS3Errors(t *testing.T) {
 		}
 	})
 }
+
+// FuzzS3Keys checks the readers of S3 locations and key dates on any text:
+// they never panic, a date span found is not empty, and a location parsed
+// prints back as given (modulo the slash after the bucket).
+func FuzzS3Keys(f *testing.F) {
+	for _, s := range []string{
+		"s3://bucket/AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/05/123456789012_vpcflowlogs_us-east-1_fl-1_20240305T0005Z_0a1b2c3d.log.gz",
+		"s3://b.c-d/AWSLogs/aws-account-id=1/aws-service=vpcflowlogs/aws-region=eu-west-1/year=2024/month=02/day=29/hour=23/x.log.parquet",
+		"s3://bucket", "s3:///", "s3://x/2024/13/40/", "s3://abc/year=1999/month=12/",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		loc, err := source.ParseS3Location(s)
+		if err == nil {
+			if got := loc.String(); got != s && got != s+"/" {
+				t.Errorf("ParseS3Location(%q).String() = %q", s, got)
+			}
+		}
+		if a, b, depth, ok := source.FolderTime(s); ok && (!a.Before(b) || depth < 1 || depth > 4) {
+			t.Errorf("FolderTime(%q) = %v, %v, %d", s, a, b, depth)
+		}
+		if a, b, ok := source.KeyTime(s); ok && !a.Before(b) {
+			t.Errorf("KeyTime(%q) = %v, %v", s, a, b)
+		}
+	})
+}
