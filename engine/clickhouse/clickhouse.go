@@ -131,6 +131,9 @@ func (e *Engine) setup(ctx context.Context) error {
 	if err := bare.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
 		return err
 	}
+	if err := e.serverZone(ctx); err != nil {
+		return err
+	}
 	var cols []string
 	for _, c := range StoredColumns() {
 		cols = append(cols, QuoteIdent(c.Name)+" "+c.Type)
@@ -187,6 +190,26 @@ func (e *Engine) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// serverZone reads the server's time zone, in which it writes DateTime
+// values without a zone of their own.
+func (e *Engine) serverZone(ctx context.Context) error {
+	rows, err := e.c.Query(ctx, "SELECT timezone()")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	r, err := rows.Next()
+	if err != nil {
+		return fmt.Errorf("read the server's time zone: %w", err)
+	}
+	loc, err := time.LoadLocation(r[0].(string))
+	if err != nil {
+		return fmt.Errorf("the server's time zone %s: %w", r[0], err)
+	}
+	e.c.loc = loc
 	return nil
 }
 

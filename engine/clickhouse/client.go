@@ -30,6 +30,7 @@ type Client struct {
 	password string
 	database string
 	http     *http.Client
+	loc      *time.Location // the server's time zone, once known
 }
 
 // ParseDSN reads an engine spec: clickhouse://user:password@host:port/database
@@ -168,6 +169,7 @@ func (c *Client) Insert(ctx context.Context, table string, columns []string, row
 
 // Rows reads a TabSeparatedWithNamesAndTypes result as it arrives.
 type Rows struct {
+	loc   *time.Location // of DateTime values without a zone of their own
 	resp  *http.Response
 	r     *bufio.Reader
 	Names []string
@@ -198,6 +200,10 @@ func (c *Client) Query(ctx context.Context, query string, settings ...Setting) (
 	for i := range rs.Names {
 		rs.Names[i] = unescape(rs.Names[i])
 	}
+	for i := range rs.Types {
+		rs.Types[i] = unescape(rs.Types[i])
+	}
+	rs.loc = c.loc
 	return rs, nil
 }
 
@@ -247,7 +253,7 @@ func (rs *Rows) Next() ([]any, error) {
 	}
 	row := make([]any, len(f))
 	for i, s := range f {
-		if row[i], err = value(s, rs.Types[i]); err != nil {
+		if row[i], err = value(s, rs.Types[i], rs.loc); err != nil {
 			return nil, fmt.Errorf("read result row %d, column %s: %w", rs.line-2, rs.Names[i], err)
 		}
 	}
@@ -272,8 +278,9 @@ func newQueryID() string {
 	return "flowlens-" + hex.EncodeToString(b[:])
 }
 
-// value converts one TabSeparated field of ClickHouse type typ.
-func value(s, typ string) (any, error) {
+// value converts one TabSeparated field of ClickHouse type typ; a DateTime
+// without a zone of its own is written in loc, the server's (nil: UTC).
+func value(s, typ string, loc *time.Location) (any, error) {
 	if inner, ok := strings.CutPrefix(typ, "Nullable("); ok {
 		if s == `\N` {
 			return nil, nil
@@ -313,16 +320,21 @@ func value(s, typ string) (any, error) {
 		if s == "0000-00-00 00:00:00" {
 			return time.Unix(0, 0).UTC(), nil
 		}
-		// The server's time zone is UTC (docs/clickhouse.md); a column with
-		// its own zone is written in that zone, which the text does not say.
-		t, err := time.Parse("2006-01-02 15:04:05", s)
+		// The text is in the column's own zone (DateTime('UTC')), else in
+		// the server's; it does not say which.
+		if zone, ok := strings.CutPrefix(typ, "DateTime('"); ok {
+			l, err := time.LoadLocation(strings.TrimSuffix(zone, "')"))
+			if err != nil {
+				return nil, fmt.Errorf("time zone of %s: %w", typ, err)
+			}
+			loc = l
+		}
+		if loc == nil {
+			loc = time.UTC
+		}
+		t, err := time.ParseInLocation("2006-01-02 15:04:05", s, loc)
 		if err != nil {
 			return nil, err
-		}
-		if zone, ok := strings.CutPrefix(typ, "DateTime('"); ok {
-			if loc, err := time.LoadLocation(strings.TrimSuffix(zone, "')")); err == nil {
-				t, _ = time.ParseInLocation("2006-01-02 15:04:05", s, loc)
-			}
 		}
 		return t.UTC(), nil
 	}

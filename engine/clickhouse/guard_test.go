@@ -67,12 +67,13 @@ func TestTabSeparatedValues(t *testing.T) {
 		{"-5", "Nullable(Int32)", int64(-5)},
 		{"18446744073709551615", "UInt64", "18446744073709551615"},
 		{"2024-03-01 10:00:00", "DateTime", "2024-03-01T10:00:00Z"},
+		{"2024-03-01 11:00:00", "DateTime('Europe/Paris')", "2024-03-01T10:00:00Z"},
 		{"2024-03-01", "Date", "2024-03-01"},
 		{"1.5", "Float64", 1.5},
 		{`\N`, "Nullable(Nothing)", nil},
 	}
 	for _, tt := range tests {
-		got, err := value(tt.text, tt.typ)
+		got, err := value(tt.text, tt.typ, nil)
 		if err != nil {
 			t.Fatalf("%s %s: %v", tt.text, tt.typ, err)
 		}

@@ -159,13 +159,13 @@ func (clickHouse) call(f fn, args []string) string {
 	case fnLn:
 		return "log(" + a + ")"
 	case fnToTimestamp:
-		return "toDateTime(" + a + ")"
+		return "toDateTime(" + a + ", 'UTC')"
 	case fnEpoch:
 		return "toFloat64(toUnixTimestamp(" + a + "))"
 	case fnEpochMs:
 		return "(toInt64(toUnixTimestamp(" + a + ")) * 1000)"
 	case fnDateTrunc:
-		return "toDateTime(" + unitOf(arg(0)) + "(" + arg(1) + "))"
+		return "toDateTime(" + unitOf(arg(0)) + "(toDateTime(" + arg(1) + ", 'UTC')), 'UTC')"
 	case fnRegexpMatch:
 		return "match(" + arg(0) + ", " + re(arg(1)) + ")"
 	case fnRegexpFull:
