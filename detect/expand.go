@@ -72,12 +72,19 @@ func Literal(v any) string {
 		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
 	case bool:
 		if x {
-			return "TRUE"
+			return sqlTrue
 		}
-		return "FALSE"
+		return sqlFalse
 	}
 	panic(fmt.Sprintf("detect.Literal: unsupported type %T", v))
 }
+
+// sqlTrue and sqlFalse are the boolean constants rules are expanded with:
+// comparisons rather than TRUE and FALSE, which ClickHouse 18.16 lacks.
+const (
+	sqlTrue  = "(1 = 1)"
+	sqlFalse = "(1 = 0)"
+)
 
 // segment maps part of an expanded query back to the rule's query text.
 type segment struct {
@@ -313,7 +320,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 	}
 	out = append(out, terms...)
 	if len(out) == 0 {
-		return "FALSE"
+		return sqlFalse
 	}
 	return "(" + strings.Join(out, " OR ") + ")"
 }

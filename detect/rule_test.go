@@ -64,8 +64,8 @@ func TestParseRule(t *testing.T) {
 	want.Thresholds = []Threshold{{"min_attempts", 5}, {"big", 50e6}}
 	want.GroupBy = []string{"src"}
 	want.Output = Output{Src: "src", Evidence: []string{"n"}}
-	want.Allow = "NOT (coalesce((srcaddr LIKE '192.0.2.%' OR lower(srcaddr) LIKE '2001:db8:0:0:0:0:0:%' OR srcaddr IN ('2001:db8::1')), FALSE) OR " +
-		"coalesce((dstaddr LIKE '192.0.2.%'), FALSE) OR coalesce(dstport IN (443), FALSE) OR coalesce(interface_id IN ('eni-0123456789abcdef0'), FALSE))"
+	want.Allow = "NOT (coalesce((srcaddr LIKE '192.0.2.%' OR lower(srcaddr) LIKE '2001:db8:0:0:0:0:0:%' OR srcaddr IN ('2001:db8::1')), (1 = 0)) OR " +
+		"coalesce((dstaddr LIKE '192.0.2.%'), (1 = 0)) OR coalesce(dstport IN (443), (1 = 0)) OR coalesce(interface_id IN ('eni-0123456789abcdef0'), (1 = 0)))"
 	want.Allow = allowPredicate(r.Allow) // the exact SQL is checked against DuckDB in TestPrefixPredicate
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-want +got):\n%s", d)

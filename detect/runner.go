@@ -390,26 +390,26 @@ func ceilUnix(t time.Time) int64 {
 // allowPredicate is TRUE for records the allow lists do not cover.
 func allowPredicate(a Allow) string {
 	if a.Empty() {
-		return "TRUE"
+		return sqlTrue
 	}
 	var terms []string
 	if len(a.CIDRs) > 0 {
-		terms = append(terms, "coalesce("+prefixPredicate("srcaddr", a.CIDRs)+", FALSE)",
-			"coalesce("+prefixPredicate("dstaddr", a.CIDRs)+", FALSE)")
+		terms = append(terms, "coalesce("+prefixPredicate("srcaddr", a.CIDRs)+", "+sqlFalse+")",
+			"coalesce("+prefixPredicate("dstaddr", a.CIDRs)+", "+sqlFalse+")")
 	}
 	if len(a.Ports) > 0 {
 		ps := make([]string, len(a.Ports))
 		for i, p := range a.Ports {
 			ps[i] = Literal(p)
 		}
-		terms = append(terms, "coalesce(dstport IN ("+strings.Join(ps, ", ")+"), FALSE)")
+		terms = append(terms, "coalesce(dstport IN ("+strings.Join(ps, ", ")+"), "+sqlFalse+")")
 	}
 	if len(a.ENIs) > 0 {
 		es := make([]string, len(a.ENIs))
 		for i, e := range a.ENIs {
 			es[i] = Literal(e)
 		}
-		terms = append(terms, "coalesce(interface_id IN ("+strings.Join(es, ", ")+"), FALSE)")
+		terms = append(terms, "coalesce(interface_id IN ("+strings.Join(es, ", ")+"), "+sqlFalse+")")
 	}
 	return "NOT (" + strings.Join(terms, " OR ") + ")"
 }

@@ -92,7 +92,7 @@ func (r *Runner) lookupThreats(ctx context.Context, from, to time.Time) (*threat
 // predicate renders "col is a hit" as SQL.
 func (h *threatHits) predicate(col string) string {
 	if len(h.addrs) == 0 {
-		return "FALSE"
+		return sqlFalse
 	}
 	lits := make([]string, len(h.addrs))
 	for i, s := range h.addrs {
