@@ -900,7 +900,7 @@ type resume struct {
 // flow-log text), recorded in the quarantine; err stops the ingest.
 func (rd *reader) read(it item, from *resume) (c sourceCounts, lines int64, srcErr, err error) {
 	w := rd.w
-	f, oerr := source.OpenSize(it.local(), it.size)
+	f, oerr := source.OpenAs(it.local(), it.path, it.size)
 	if oerr != nil {
 		// A file that vanished or cannot be read is not recorded; one that
 		// is not a readable Parquet or gzip object is quarantined.

@@ -9,6 +9,7 @@ package source
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -117,14 +118,23 @@ func Open(name string) (*File, error) { return OpenSize(name, -1) }
 // when size < 0): the size it had when it was listed, so that what a writer
 // appends meanwhile is left for the next reading, as lines that the file grew
 // by, rather than read without being accounted for.
-func OpenSize(name string, limit int64) (*File, error) {
+func OpenSize(name string, limit int64) (*File, error) { return OpenAs(name, name, limit) }
+
+// OpenAs is OpenSize reading the file at path under another name, which
+// File.Name and errors show: a downloaded copy of an S3 object is read as
+// its s3:// URI.
+func OpenAs(path, name string, limit int64) (*File, error) {
 	var f *os.File
 	var size int64 = -1
-	if name == Stdin {
+	if path == Stdin {
 		f = os.Stdin
 	} else {
 		var err error
-		if f, err = os.Open(name); err != nil {
+		if f, err = os.Open(path); err != nil {
+			var pe *fs.PathError
+			if path != name && errors.As(err, &pe) {
+				pe.Path = name
+			}
 			return nil, err
 		}
 		if st, err := f.Stat(); err == nil {
@@ -142,13 +152,13 @@ func OpenSize(name string, limit int64) (*File, error) {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	var r io.Reader = f
-	if limit >= 0 && name != Stdin {
+	if limit >= 0 && path != Stdin {
 		size = min(size, limit)
 		r = io.LimitReader(f, size)
 	}
 	raw := &countReader{r: r}
 	file := &File{Name: name, Size: size, f: f, raw: raw, Kind: Text}
-	if name != Stdin {
+	if path != Stdin {
 		head := make([]byte, 4)
 		if n, _ := f.ReadAt(head, 0); n == 4 && string(head) == parquetMagic {
 			r, err := openParquet(f, size)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -162,10 +163,16 @@ func TestIngestS3Quarantine(t *testing.T) {
 	bucket := srv.NewBucket(t)
 	key := "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/01/123456789012_vpcflowlogs_us-east-1_fl-1_20240301T0005Z_abcd1234.log.gz"
 	srv.Put(t, bucket, key, gzipBytes(t, sampleLines+"2 123456789010 eni-1 10.0.0.1 10.0.0.2 x 22 6 1 1 1418530010 1418530070 ACCEPT OK\n"))
+	// An object that is not gzip at all: quarantined whole, under its name.
+	bad := "AWSLogs/123456789012/vpcflowlogs/us-east-1/2024/03/01/bad.log.gz"
+	srv.Put(t, bucket, bad, []byte("\x1f\x8bnot gzip at all"))
 	data := t.TempDir()
 	code, c, errOut := ingestS3CLI(t, data, srv.Endpoint, "s3://"+bucket+"/AWSLogs/")
-	if code != 0 || c.RecordsStored != 2 || c.RecordsQuarantined != 1 {
+	if code != 0 || c.RecordsStored != 2 || c.RecordsQuarantined != 2 {
 		t.Fatalf("exit %d, counts %+v\n%s", code, c, errOut)
+	}
+	if want := "s3://" + bucket + "/" + bad + ": open s3://" + bucket + "/" + bad + ": corrupt gzip stream"; !strings.Contains(errOut, want) || strings.Contains(errOut, "staging") {
+		t.Errorf("stderr does not name the broken object by its URI (want %q):\n%s", want, errOut)
 	}
 	q, _ := filepath.Glob(filepath.Join(data, "quarantine", "*.ndjson"))
 	if len(q) != 1 {
@@ -176,9 +183,16 @@ func TestIngestS3Quarantine(t *testing.T) {
 		Source string `json:"source"`
 		Line   int64  `json:"line"`
 	}
-	json.Unmarshal(bytes.SplitN(b, []byte("\n"), 2)[0], &e)
-	if e.Source != "s3://"+bucket+"/"+key || e.Line != 4 {
-		t.Errorf("quarantined as %s:%d, want s3://%s/%s:4", e.Source, e.Line, bucket, key)
+	var got []string
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		json.Unmarshal(line, &e)
+		got = append(got, fmt.Sprintf("%s:%d", e.Source, e.Line))
+	}
+	slices.Sort(got)
+	want := []string{"s3://" + bucket + "/" + key + ":4", "s3://" + bucket + "/" + bad + ":0"}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, got); diff != "" || bytes.Contains(b, []byte("staging")) {
+		t.Errorf("quarantined as (-want +got):\n%s\n%s", diff, b)
 	}
 }
 
