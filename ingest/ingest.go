@@ -244,7 +244,7 @@ func Run(ctx context.Context, dataDir string, paths []string, o Options) (*Resul
 // managed are the entries flowlens keeps at the top of a data folder. Input
 // elsewhere in the folder (such as the demo's generated objects) is ingested
 // like any other.
-var managed = []string{lake.LakeDir, lake.StagingDir, lake.QuarantineDir, lake.OrphanDir, lake.CatalogFile, "alerts", "lock", "publish.lock"}
+var managed = []string{lake.LakeDir, lake.StagingDir, lake.QuarantineDir, lake.OrphanDir, lake.CatalogFile, "alerts", "lock", "publish.lock", source.ManifestDir}
 
 // managedByFlowlens reports whether abs is one of the data folder's own files.
 func managedByFlowlens(data, abs string) bool {

@@ -144,6 +144,12 @@ func TestIngestS3(t *testing.T) {
 		t.Errorf("the catalog does not name the objects by s3:// URI (err %v)", err)
 	}
 
+	// The data folder's S3 manifest is flowlens's own, never input.
+	code, out, errOut = runCLI(t, "", "--data", data, "-o", "json", "ingest", data)
+	if code != 0 || !strings.Contains(out, `"records_read":0,`) {
+		t.Errorf("ingest of the data folder itself: exit %d: %s %s", code, out, errOut)
+	}
+
 	// A lake started again from nothing is filled again, whatever the
 	// manifest says: the catalog is the truth.
 	for _, p := range []string{"lake", "catalog.json"} {
