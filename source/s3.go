@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -284,6 +285,9 @@ func (c *S3) List(ctx context.Context, loc S3Location, r TimeRange, each func(S3
 		}
 		return nil
 	}
+	defer func() {
+		slog.Debug("s3 listing done", "location", loc.String(), "objects", st.Listed, "pruned", st.Pruned, "requests", c.lists.Load()-calls0, "err", err)
+	}()
 	if r.IsZero() {
 		return st, walk(loc.Prefix, true)
 	}
@@ -445,6 +449,7 @@ func (c *S3) Download(ctx context.Context, obj S3Object, path string, attempts i
 			return moved, ctx.Err()
 		}
 		lastErr = fmt.Errorf("get %s: transfer broke off after %d of %d bytes: %w", obj.URI(), got, obj.Size, err)
+		slog.Debug("s3 transfer broke off", "uri", obj.URI(), "bytes", got, "size", obj.Size, "attempt", try+1, "err", err)
 	}
 	if lastErr != nil {
 		return moved, fmt.Errorf("%w (%d attempts)", lastErr, attempts)
