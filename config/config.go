@@ -138,26 +138,19 @@ func Parse(name string, b []byte, c *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		var ce *alert.ConfigError
+		if errors.As(err, &ce) {
+			// A sink setting: placed at its line and column already.
+			return alert.InFile(ce, name)
+		}
 		return fmt.Errorf("config %s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	for i, s := range c.Alerts.Sinks {
-		if !contains(alert.SinkTypes, s.Type) {
-			return fmt.Errorf("config %s: alerts.sinks[%d].type %q is not one of %s", name, i, s.Type, strings.Join(alert.SinkTypes, ", "))
-		}
+	for _, s := range c.Alerts.Sinks {
 		if err := s.Validate(); err != nil {
-			return fmt.Errorf("config %s: alerts.sinks[%d]: %w", name, i, err)
+			return alert.InFile(err, name)
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // YAML returns the configuration as YAML, with secrets masked.

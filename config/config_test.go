@@ -45,7 +45,8 @@ server:
 		}},
 		{name: "unknown key names the line", yaml: "data: x\nretension: 9d\n", err: "line 2: field retension not found"},
 		{name: "bad duration", yaml: "retention: ninety days\n", err: `line 1: invalid duration "ninety days"`},
-		{name: "bad sink type", yaml: "alerts:\n  sinks:\n    - type: pager\n", err: `alerts.sinks[0].type "pager" is not one of stdout, file, webhook, slack, sns, syslog`},
+		{name: "bad sink type", yaml: "alerts:\n  sinks:\n    - type: pager\n", err: `test.yaml:3:13: sink "pager": type "pager" is not one of stdout, file, webhook, slack, sns, syslog`},
+		{name: "bad sink url", yaml: "alerts:\n  sinks:\n    - name: pager\n      type: webhook\n      url: htp://x\n", err: `test.yaml:5:12: sink "pager": webhook url "htp://x": scheme must be http or https`},
 		{name: "wrong type", yaml: "threat-lists: 3\n", err: "line 1: cannot unmarshal"},
 	}
 	for _, tt := range tests {
