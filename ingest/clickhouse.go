@@ -61,8 +61,10 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 		return nil, err
 	}
 	byHash := map[string]clickhouse.Source{}
+	byPath := map[string]clickhouse.Source{}
 	for _, s := range known {
 		byHash[s.Hash] = s
+		byPath[s.Path] = s
 	}
 
 	type job struct {
@@ -101,6 +103,15 @@ func ToClickHouse(ctx context.Context, st *clickhouse.Store, paths []string, o O
 			res.Skipped = append(res.Skipped, SourceNote{Path: p, Reason: why})
 			res.SourcesSkipped++
 			res.RecordsSkipped += prev.Stored + prev.Quarantined
+			continue
+		}
+		if prev, ok := byPath[abs]; ok {
+			// Reading it again would store its old lines a second time.
+			why := fmt.Sprintf("changed since it was ingested (%d bytes then, %d now, different content): refused, because AWS never rewrites a delivered object; its %d records from then stay in ClickHouse", prev.Size, fi.Size(), prev.Stored)
+			if fi.Size() > prev.Size {
+				why = fmt.Sprintf("grew since it was ingested (%d bytes then, %d now): refused, since ClickHouse ingest reads whole files and its %d records from then would be stored twice; ingest the new lines as a file of their own", prev.Size, fi.Size(), prev.Stored)
+			}
+			res.Changed = append(res.Changed, SourceNote{Path: p, Reason: why})
 			continue
 		}
 		if other, ok := seen[sum]; ok {

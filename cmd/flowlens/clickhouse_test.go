@@ -106,3 +106,48 @@ group-by: [src]
 		}
 	}
 }
+
+// TestIngestEngineClickHouse: flowlens ingest --engine clickhouse://… stores
+// into ClickHouse with the usual counts, skips what it already has, and says
+// what it cannot do there.
+func TestIngestEngineClickHouse(t *testing.T) {
+	spec := clickHouseSpec(t)
+	file := writeFile(t, "flows.log", []byte(queryLines+"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1709280000 1709280060 ACCEPT\n"))
+	data := t.TempDir()
+	grown := filepath.Join(t.TempDir(), "grown.log")
+	tests := []struct {
+		args []string
+		code int
+		out  string // in stdout
+		err  string // in stderr
+	}{
+		{[]string{"ingest", "--data", data, "--engine", spec, file}, 0,
+			"into ClickHouse\nread 5 = stored 4 + quarantined 1 + already ingested 0\nquarantined lines are in ClickHouse's flow_quarantine table\n", ""},
+		{[]string{"ingest", "--data", data, "--engine", spec, file}, 0, "read 5 = stored 0 + quarantined 0 + already ingested 5", ""},
+		{[]string{"query", "--engine", spec, "-o", "csv", "SELECT count(*) AS n FROM vpc_flow_logs"}, 0, "n\n4\n", ""},
+		// A file that grew is refused, not read whole again.
+		{[]string{"ingest", "--data", data, "--engine", spec, grown}, 3, "refused 1 changed source", "grew since it was ingested"},
+		{[]string{"query", "--engine", spec, "-o", "csv", "SELECT count(*) AS n FROM vpc_flow_logs"}, 0, "n\n8\n", ""},
+		{[]string{"ingest", "--data", data, "--engine", spec, "--retain", "90d", file}, 2, "", "--retain applies to the lake"},
+		{[]string{"ingest", "--data", data, "--engine", spec, "s3://bucket/AWSLogs/"}, 2, "", "s3:// sources go to the lake only"},
+		{[]string{"ingest", "--data", data, "--engine", "postgres://x", file}, 2, "", "ingest stores into the lake (duckdb) or clickhouse://"},
+	}
+	for i, tt := range tests {
+		if i == 3 {
+			// grown.log: four records of another interface, ingested, then grown.
+			lines := strings.ReplaceAll(queryLines, "eni-01", "eni-02")
+			os.WriteFile(grown, []byte(lines), 0o644)
+			if code, out, errs := runCLI(t, "", "ingest", "--data", data, "--engine", spec, grown); code != 0 || !strings.Contains(out, "stored 4") {
+				t.Fatalf("ingest %s: exit %d\n%s%s", grown, code, out, errs)
+			}
+			os.WriteFile(grown, []byte(lines+strings.SplitAfter(queryLines, "\n")[0]), 0o644)
+		}
+		code, out, errs := runCLI(t, "", tt.args...)
+		if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(errs, tt.err) {
+			t.Errorf("%v: exit %d\nstdout %q\nstderr %q\nwant exit %d, %q, %q", tt.args, code, out, errs, tt.code, tt.out, tt.err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "lake")); !os.IsNotExist(err) {
+		t.Errorf("ingest --engine clickhouse touched the lake: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ func newIngestCmd() *cobra.Command {
 		workers    int
 		txnBytes   int64
 		fileRows   int
+		engineSpec string
 		s3f        s3Flags
 	)
 	cmd := &cobra.Command{
@@ -55,6 +57,11 @@ sources. An object that cannot be downloaded (after retries; throttling is
 retried by the AWS SDK) is listed as failed, exit 1, and tried again next run;
 the others are stored. See docs/s3.md.
 
+With --engine clickhouse://HOST:8123/DB (or engine: in the configuration) the
+records go to ClickHouse's flow_logs table instead of the lake, with the same
+parsing, quarantine (a table there), counts and idempotency; a file that grew or
+changed since it was ingested is refused there. See docs/clickhouse.md.
+
 Ingest is atomic and idempotent: data files appear only through a durable catalog
 commit, an interrupted ingest is finished or rolled back by the next one, and
 sources already ingested (same path and content, or the same content elsewhere)
@@ -82,11 +89,14 @@ not be opened (the others are still stored).
   flowlens ingest --since 7d s3://my-flow-logs/AWSLogs/123456789012/vpcflowlogs/
   flowlens ingest --since 2h s3://my-flow-logs/AWSLogs/
 
+  # Into ClickHouse instead of the lake (scale-out)
+  flowlens ingest --engine clickhouse://127.0.0.1:8123/flowlens ./AWSLogs/
+
   # An S3-compatible service (MinIO, SeaweedFS, Ceph) with a profile
   flowlens ingest --s3-endpoint http://127.0.0.1:8333 --s3-path-style --s3-profile lab s3://flow-logs/`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runIngest(cmd, args, formatFlag, strict, retain, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows}, &s3f)
+			return runIngest(cmd, args, formatFlag, strict, retain, engineSpec, ingest.Options{Workers: workers, TxnBytes: txnBytes, FileRows: fileRows}, &s3f)
 		},
 	}
 	cmd.Flags().StringVar(&formatFlag, "format", "", "record format of lines without a header: '${version} ${srcaddr} …', v2…v11 (every field up to that version), or auto to guess AWS's documented layouts from the number of values (default: the config's format, else AWS's v2 format)")
@@ -95,13 +105,14 @@ not be opened (the others are still stored).
 	cmd.Flags().IntVar(&workers, "workers", 0, "sources parsed at once (default: the number of CPUs)")
 	cmd.Flags().Int64Var(&txnBytes, "txn-bytes", 0, "commit after about this many source bytes (default 1 GiB)")
 	cmd.Flags().IntVar(&fileRows, "file-rows", 0, "rows per data file (default 1048576)")
+	cmd.Flags().StringVar(&engineSpec, "engine", "", "where to store the records: the lake (default), or clickhouse://HOST:8123/DB (docs/clickhouse.md) (default: the config's engine)")
 	s3f.register(cmd)
 	cmd.Flags().MarkHidden("txn-bytes")
 	cmd.Flags().MarkHidden("file-rows")
 	return cmd
 }
 
-func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain string, o ingest.Options, s3f *s3Flags) error {
+func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool, retain, engineSpec string, o ingest.Options, s3f *s3Flags) error {
 	dir, err := g.dataDir()
 	if err != nil {
 		return err
@@ -129,6 +140,20 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	if n := s3f.used(cmd); n != "" && len(remote) == 0 {
 		return usageErrorf("--%s applies to s3:// sources only", n)
 	}
+	if engineSpec == "" {
+		engineSpec = g.cfg.Engine
+	}
+	toClickHouse := strings.HasPrefix(engineSpec, "clickhouse://")
+	if toClickHouse {
+		switch {
+		case len(remote) > 0:
+			return usageErrorf("--engine clickhouse: s3:// sources go to the lake only; sync the bucket ('aws s3 sync') and ingest the folder")
+		case retain != "":
+			return usageErrorf("--retain applies to the lake; on ClickHouse, set a TTL on flow_logs (docs/clickhouse.md)")
+		}
+	} else if engineSpec != "" && engineSpec != "duckdb" {
+		return usageErrorf("--engine %s: ingest stores into the lake (duckdb) or clickhouse://…", engineSpec)
+	}
 	var files []string
 	if len(local) > 0 {
 		if files, err = source.Expand(local); err != nil {
@@ -151,6 +176,8 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 		if errors.As(err, &ee) {
 			return err
 		}
+	} else if toClickHouse {
+		res, err = ingestClickHouse(cmd.Context(), engineSpec, files, o)
 	} else {
 		res, err = ingest.Run(cmd.Context(), dir, files, o)
 	}
@@ -190,7 +217,11 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 			err = jerr
 		}
 	} else {
-		printIngestSummary(res, dir)
+		if toClickHouse {
+			printIngestSummary(res, "ClickHouse", "ClickHouse's flow_quarantine table")
+		} else {
+			printIngestSummary(res, fmt.Sprintf("%d files", res.Files), dir+"/quarantine/")
+		}
 		if s3st != nil {
 			printS3Summary(s3st)
 		}
@@ -208,14 +239,16 @@ func runIngest(cmd *cobra.Command, args []string, formatFlag string, strict bool
 	return nil
 }
 
-func printIngestSummary(res *ingest.Result, dir string) {
+// printIngestSummary prints the counts; into names where the records went and
+// quarantine where the bad lines are.
+func printIngestSummary(res *ingest.Result, into, quarantine string) {
 	c := res.Counts
 	w := g.stdout
 	switch {
 	case c.Sources == 0 && len(res.Skipped) > 0 && len(res.Changed) == 0 && len(res.Failed) == 0:
 		fmt.Fprintf(w, "nothing new: all %d sources were already ingested\n", len(res.Skipped))
 	default:
-		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %d files", c.Sources, humanBytes(c.BytesRead), c.Seconds, res.Files)
+		fmt.Fprintf(w, "ingested %d sources (%s) in %.1fs into %s", c.Sources, humanBytes(c.BytesRead), c.Seconds, into)
 		if n := len(res.Skipped); n > 0 {
 			fmt.Fprintf(w, "; skipped %d already ingested", n)
 		}
@@ -230,7 +263,7 @@ func printIngestSummary(res *ingest.Result, dir string) {
 	}
 	fmt.Fprintf(w, "read %d = stored %d + quarantined %d + already ingested %d\n", c.RecordsRead, c.RecordsStored, c.RecordsQuarantined, c.RecordsSkipped)
 	if c.RecordsQuarantined > 0 {
-		fmt.Fprintf(w, "quarantined lines are in %s/quarantine/\n", dir)
+		fmt.Fprintf(w, "quarantined lines are in %s\n", quarantine)
 	}
 }
 
