@@ -80,14 +80,14 @@ func currentUser() string {
 }
 
 // alertsSince reads --since: a duration back from now (24h, 7d) or a time
-// (RFC 3339 or Unix seconds).
+// (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds).
 func alertsSince(s string, now time.Time) (time.Time, error) {
 	if t, err := parseTime(s); err == nil {
 		return t, nil
 	}
 	d, err := config.ParseDuration(s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("--since %q: expected a duration such as 24h or 7d, or a time (RFC 3339 or Unix seconds)", s)
+		return time.Time{}, fmt.Errorf("--since %q: expected a duration such as 24h or 7d, or a time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)", s)
 	}
 	return now.Add(-d), nil
 }
@@ -151,7 +151,7 @@ func newAlertsListCmd() *cobra.Command {
 --status selects open (the default), acked, suppressed or all (several may be given,
 comma-separated). --severity keeps alerts at least that severe (critical > high >
 medium > low > info). --since keeps alerts whose last_seen is within a duration back
-from now (24h, 7d) or after a time (RFC 3339 or Unix seconds); alert times are the
+from now (24h, 7d) or after a time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds); alert times are the
 flow records' times.
 
 With -o ndjson each line is one alert in the shape of DESIGN §6 (id, rule, category,
@@ -372,7 +372,7 @@ become open again, and are sent when they next fire).`,
 	fl.StringVar(&rule, "rule", "", "rule id to mute")
 	fl.StringVar(&src, "src", "", "source address or CIDR to mute")
 	fl.StringVar(&dst, "dst", "", "target address or CIDR to mute")
-	fl.StringVar(&until, "until", "", "expiry time (RFC 3339 or Unix seconds)")
+	fl.StringVar(&until, "until", "", "expiry time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
 	fl.StringVar(&forDur, "for", "", "expiry as a duration from now (12h, 7d, 2w)")
 	fl.StringVar(&note, "note", "", "why, for whoever reads the list later")
 	fl.StringVar(&by, "by", "", "who suppresses (default $USER)")

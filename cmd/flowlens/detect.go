@@ -64,7 +64,7 @@ raising a new one, acknowledged and suppressed alerts stay so (see 'flowlens
 alerts'). New open alerts go to the sinks of alerts.sinks in the configuration.
 --no-state skips the state and the sinks and only prints what the rules found.
 
-The range is --since or --from/--to (RFC 3339 or Unix seconds). Without either it
+The range is --since or --from/--to (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds). Without either it
 is the last 24 hours of data in the lake (so imported history works as it is), or
 of the clock with --follow. Rules that compare with a baseline also read their
 lookback before it.
@@ -121,8 +121,8 @@ not tried again for its other alerts in the same run.
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.since, "since", "", "evaluate records that started within this long before now: 90m, 24h, 7d (default 24h)")
-	fl.StringVar(&f.from, "from", "", "evaluate records that started at or after this time (RFC 3339 or Unix seconds)")
-	fl.StringVar(&f.to, "to", "", "evaluate records that started before this time (RFC 3339 or Unix seconds; default now)")
+	fl.StringVar(&f.from, "from", "", "evaluate records that started at or after this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
+	fl.StringVar(&f.to, "to", "", "evaluate records that started before this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds; default now)")
 	fl.StringArrayVar(&f.rules, "rules", nil, "folder of rule files (*.yaml) to add; repeatable (default: rules.dirs of the configuration)")
 	fl.StringArrayVar(&f.threatLists, "threat-list", nil, "threat list file (IPs and CIDRs, # comments); repeatable (default: threat-lists of the configuration)")
 	fl.StringVar(&f.truth, "truth", "", "score the alerts against this truth file (NDJSON: category, src, dst, start, end)")

@@ -40,7 +40,7 @@ func (f *s3Flags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.pathStyle, "s3-path-style", false, "address buckets as ENDPOINT/bucket/key, as most S3-compatible services need (default: the config's s3.path-style)")
 	fl.IntVar(&f.downloads, "s3-downloads", 16, "objects downloaded at once")
 	fl.StringVar(&f.since, "since", "", "s3:// sources: only objects whose key dates them within this long before now: 90m, 24h, 7d, 2w")
-	fl.StringVar(&f.from, "from", "", "s3:// sources: only objects whose key dates them at or after this time (RFC 3339 or Unix seconds)")
+	fl.StringVar(&f.from, "from", "", "s3:// sources: only objects whose key dates them at or after this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
 	fl.StringVar(&f.to, "to", "", "s3:// sources: only objects whose key dates them before this time (and up to an hour after, for late flows)")
 }
 

@@ -61,7 +61,7 @@ are Insights.
 
 QUERY is the query text, @FILE reads it from a file, - from standard input.
 
---since 24h (or 90m, 7d, 2w), or --from and --to (RFC 3339 or Unix seconds), keep
+--since 24h (or 90m, 7d, 2w), or --from and --to (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds), keep
 records whose start lies in [from, to); only the day folders of that range are
 read. A note on stderr says when the range holds none of the lake's records.
 
@@ -104,8 +104,8 @@ is refused exits with 2; a query stopped by the time limit or by I/O exits with 
 	fl := cmd.Flags()
 	fl.StringVar(&f.lang, "lang", "", "query language: insights or sql (default: told from the query)")
 	fl.StringVar(&f.since, "since", "", "only records that started within this long before now: 90m, 24h, 7d, 2w")
-	fl.StringVar(&f.from, "from", "", "only records that started at or after this time (RFC 3339 or Unix seconds)")
-	fl.StringVar(&f.to, "to", "", "only records that started before this time (RFC 3339 or Unix seconds)")
+	fl.StringVar(&f.from, "from", "", "only records that started at or after this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
+	fl.StringVar(&f.to, "to", "", "only records that started before this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
 	fl.IntVar(&f.limit, "limit", engine.DefaultMaxRows, "print at most this many rows")
 	fl.DurationVar(&f.timeout, "timeout", engine.DefaultTimeout, "stop the query after this long")
 	fl.StringVar(&f.engine, "engine", "", "query engine: duckdb (embedded, the default)")
@@ -356,7 +356,7 @@ func parseSince(s string) (time.Duration, error) {
 // maxUnix is 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
 const maxUnix = 253402300799
 
-// parseTime reads RFC 3339 or Unix seconds.
+// parseTime reads RFC 3339, a UTC day or wall-clock time, or Unix seconds.
 func parseTime(s string) (time.Time, error) {
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if n > maxUnix {
@@ -366,10 +366,16 @@ func parseTime(s string) (time.Time, error) {
 		return time.Unix(n, 0).UTC(), nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2024-03-01T00:00:00Z) nor Unix seconds", s)
+	if err == nil {
+		return t.UTC(), nil
 	}
-	return t.UTC(), nil
+	// Without a zone, a day or a wall-clock time is UTC, as the lake's days are.
+	for _, layout := range []string{time.DateOnly, "2006-01-02T15:04:05", time.DateTime, "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 (2024-03-01T00:00:00Z), a UTC day or time (2024-03-01, 2024-03-01 10:00:00) nor Unix seconds", s)
 }
 
 // insightsDialects maps engine dialects to the compiler's.

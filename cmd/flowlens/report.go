@@ -147,7 +147,7 @@ conversations, top protocols and destination ports (named: 6 tcp, 17 udp, 1 icmp
 1918, RFC 6598 and IPv6 unique-local networks), and egress to the internet by
 interface, NAT gateways marked.
 
-The range is --since (default 7d) or --from/--to (RFC 3339 or Unix seconds).
+The range is --since (default 7d) or --from/--to (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds).
 Without either, it is the 7 days up to the lake's last record when that is more
 than an hour old (imported history), else up to now.
 
@@ -166,8 +166,8 @@ logged by both, so it counts twice.
 	reportCommonFlags(cmd, &f)
 	fl := cmd.Flags()
 	fl.StringVar(&f.since, "since", "", "the range ending now: 24h, 7d, 2w (default 7d)")
-	fl.StringVar(&f.from, "from", "", "records that started at or after this time (RFC 3339 or Unix seconds)")
-	fl.StringVar(&f.to, "to", "", "records that started before this time (RFC 3339 or Unix seconds)")
+	fl.StringVar(&f.from, "from", "", "records that started at or after this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
+	fl.StringVar(&f.to, "to", "", "records that started before this time (RFC 3339, a UTC day such as 2024-03-01, or Unix seconds)")
 	return cmd
 }
 
