@@ -15,6 +15,10 @@
 #
 # Two identities: flowlens-admin (everything) and flowlens-reader (read and
 # list the bucket "flowlens-reader" only), for the access-denied tests.
+#
+# test.sh runs this script beside the others (building weed is the longest step
+# of a first run) and waits for it before the tests:
+# service: background
 set -euo pipefail
 
 VERSION=v0.0.0-20261109003541-7506e5f91cd6
