@@ -54,35 +54,10 @@ func (f *s3Flags) used(cmd *cobra.Command) string {
 	return ""
 }
 
-// timeRange reads --since, --from and --to.
+// timeRange reads --since, --from and --to as the query command does.
 func (f *s3Flags) timeRange(now time.Time) (source.TimeRange, error) {
-	var r source.TimeRange
-	if f.since != "" {
-		if f.from != "" || f.to != "" {
-			return r, usageErrorf("--since and --from/--to do not go together")
-		}
-		d, err := parseSince(f.since)
-		if err != nil {
-			return r, usageErrorf("--since: %v", err)
-		}
-		r.From = now.Add(-d)
-		return r, nil
-	}
-	var err error
-	if f.from != "" {
-		if r.From, err = parseTime(f.from); err != nil {
-			return r, usageErrorf("--from: %v", err)
-		}
-	}
-	if f.to != "" {
-		if r.To, err = parseTime(f.to); err != nil {
-			return r, usageErrorf("--to: %v", err)
-		}
-	}
-	if !r.From.IsZero() && !r.To.IsZero() && !r.From.Before(r.To) {
-		return r, usageErrorf("--from %s is not before --to %s", f.from, f.to)
-	}
-	return r, nil
+	r, err := timeRange(&queryFlags{since: f.since, from: f.from, to: f.to}, now)
+	return source.TimeRange(r), err
 }
 
 // s3Stats are the S3 side of an ingest, printed with its counts.
