@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/engine/clickhouse"
+	"github.com/flowlens/flowlens/engine/clickhouse/chtest"
 	"github.com/flowlens/flowlens/engine/duckdb"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/gen"
@@ -77,7 +78,7 @@ func guideSQL(t testing.TB, q GuideQuery, dialect string) string {
 // row for row where the query orders them (ties compared as sets of rows),
 // and the guide's exfiltration query fails on both, saying what to fix.
 func TestGuideClickHouse(t *testing.T) {
-	clickHouseURL(t)
+	chtest.URL(t)
 	lake, ch, _, _, _ := bothEngines(t, 60_000)
 	ctx := context.Background()
 	for _, q := range GuideQueries {
@@ -136,7 +137,7 @@ func lastColumnRows(rows [][]string) [][]string {
 //
 //	go test -run '^$' -bench ClickHouse -benchtime 1x ./querytest
 func BenchmarkClickHouse(b *testing.B) {
-	clickHouseURL(b)
+	chtest.URL(b)
 	n := 2_000_000
 	if s := os.Getenv("FLOWLENS_BENCH_RECORDS"); s != "" {
 		var err error

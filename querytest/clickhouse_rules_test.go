@@ -14,6 +14,7 @@ import (
 	"github.com/flowlens/flowlens/alert"
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
+	"github.com/flowlens/flowlens/engine/clickhouse/chtest"
 	"github.com/flowlens/flowlens/engine/duckdb"
 	"github.com/flowlens/flowlens/gen"
 	"github.com/flowlens/flowlens/ingest"
@@ -43,7 +44,7 @@ const (
 // lake over the same generated day, with every gen scenario: each rule that
 // runs on ClickHouse must raise the same alerts as on the lake.
 func TestRulesClickHouse(t *testing.T) {
-	clickHouseURL(t)
+	chtest.URL(t)
 	ch := openClickHouse(t)
 	ctx := context.Background()
 	dir := t.TempDir()

@@ -1,10 +1,7 @@
 package querytest
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,60 +10,21 @@ import (
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/engine/clickhouse"
+	"github.com/flowlens/flowlens/engine/clickhouse/chtest"
 	"github.com/flowlens/flowlens/flowlog"
 	"github.com/flowlens/flowlens/ingest"
 )
-
-// clickHouseURL returns the URL of the test ClickHouse that
-// scripts/services/clickhouse.sh starts, or skips the test.
-func clickHouseURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("FLOWLENS_CLICKHOUSE_URL")
-	if u == "" {
-		home, _ := os.UserHomeDir()
-		cache := os.Getenv("FLOWLENS_CACHE")
-		if cache == "" {
-			cache = filepath.Join(home, ".cache", "flowlens")
-		}
-		if f, err := os.Open(filepath.Join(cache, "clickhouse.env")); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "FLOWLENS_CLICKHOUSE_URL="); ok {
-					u = v
-				}
-			}
-			f.Close()
-		}
-	}
-	if u == "" {
-		t.Skip("no ClickHouse: run scripts/services/clickhouse.sh (or set FLOWLENS_CLICKHOUSE_URL)")
-	}
-	c, err := clickhouse.ParseDSN(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Exec(t.Context(), "SELECT 1"); err != nil {
-		t.Skipf("no ClickHouse answering at %s (%v): run scripts/services/clickhouse.sh", u, err)
-	}
-	return u
-}
 
 // openClickHouse opens an engine on a new database of the test ClickHouse,
 // dropped when the test ends.
 func openClickHouse(t testing.TB) *clickhouse.Engine {
 	t.Helper()
-	base := strings.TrimRight(clickHouseURL(t), "/")
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	db := "flowlens_test_" + hex.EncodeToString(b[:])
-	eng, err := clickhouse.Open(t.Context(), base+"/"+db)
+	url, db := chtest.Database(t)
+	eng, err := clickhouse.Open(t.Context(), url+"/"+db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = eng.Client().Exec(context.Background(), "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(db))
-		eng.Close()
-	})
+	t.Cleanup(func() { eng.Close() })
 	return eng
 }
 
@@ -87,7 +45,7 @@ var clickHouseOnly = map[string]string{
 // the same lines through ClickHouse's ingest: the same query must give the
 // same rows on both engines.
 func TestScriptsClickHouse(t *testing.T) {
-	clickHouseURL(t)
+	chtest.URL(t)
 	files, err := filepath.Glob("testdata/*.test")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts in testdata: %v", err)

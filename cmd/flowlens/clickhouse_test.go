@@ -1,55 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/flowlens/flowlens/engine/clickhouse"
+	"github.com/flowlens/flowlens/engine/clickhouse/chtest"
 	"github.com/flowlens/flowlens/ingest"
 )
 
-// clickHouseSpec returns an engine spec for a new database of the test
-// ClickHouse (scripts/services/clickhouse.sh), dropped at the end, or skips.
-func clickHouseSpec(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("FLOWLENS_CLICKHOUSE_URL")
-	if u == "" {
-		home, _ := os.UserHomeDir()
-		if f, err := os.Open(filepath.Join(home, ".cache", "flowlens", "clickhouse.env")); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "FLOWLENS_CLICKHOUSE_URL="); ok {
-					u = v
-				}
-			}
-			f.Close()
-		}
-	}
-	if u == "" {
-		t.Skip("no ClickHouse: run scripts/services/clickhouse.sh (or set FLOWLENS_CLICKHOUSE_URL)")
-	}
-	c, err := clickhouse.ParseDSN(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Exec(t.Context(), "SELECT 1"); err != nil {
-		t.Skipf("no ClickHouse answering at %s (%v): run scripts/services/clickhouse.sh", u, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	db := "flowlens_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() { _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(db)) })
-	return strings.Replace(strings.TrimRight(u, "/"), "http://", "clickhouse://", 1) + "/" + db
-}
-
 func TestClickHouseQueryAndDetect(t *testing.T) {
-	spec := clickHouseSpec(t)
+	spec := chtest.Spec(t)
 	file := writeFile(t, "flows.log", []byte(queryLines))
 	res, err := ingestClickHouse(t.Context(), spec, []string{file}, ingest.Options{})
 	if err != nil {
@@ -111,7 +73,7 @@ group-by: [src]
 // into ClickHouse with the usual counts, skips what it already has, and says
 // what it cannot do there.
 func TestIngestEngineClickHouse(t *testing.T) {
-	spec := clickHouseSpec(t)
+	spec := chtest.Spec(t)
 	file := writeFile(t, "flows.log", []byte(queryLines+"2 123456789012 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1709280000 1709280060 ACCEPT\n"))
 	data := t.TempDir()
 	grown := filepath.Join(t.TempDir(), "grown.log")

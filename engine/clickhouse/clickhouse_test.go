@@ -1,10 +1,7 @@
 package clickhouse_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/engine/clickhouse"
+	"github.com/flowlens/flowlens/engine/clickhouse/chtest"
 	"github.com/flowlens/flowlens/ingest"
 )
 
@@ -53,53 +51,15 @@ func TestCheckStatement(t *testing.T) {
 	}
 }
 
-func chURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("FLOWLENS_CLICKHOUSE_URL")
-	if u == "" {
-		cache := os.Getenv("FLOWLENS_CACHE")
-		if cache == "" {
-			home, _ := os.UserHomeDir()
-			cache = filepath.Join(home, ".cache", "flowlens")
-		}
-		if f, err := os.Open(filepath.Join(cache, "clickhouse.env")); err == nil {
-			sc := bufio.NewScanner(f)
-			for sc.Scan() {
-				if v, ok := strings.CutPrefix(sc.Text(), "FLOWLENS_CLICKHOUSE_URL="); ok {
-					u = v
-				}
-			}
-			f.Close()
-		}
-	}
-	if u == "" {
-		t.Skip("no ClickHouse: run scripts/services/clickhouse.sh (or set FLOWLENS_CLICKHOUSE_URL)")
-	}
-	c, err := clickhouse.ParseDSN(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Exec(t.Context(), "SELECT 1"); err != nil {
-		t.Skipf("no ClickHouse answering at %s (%v): run scripts/services/clickhouse.sh", u, err)
-	}
-	return strings.TrimRight(u, "/")
-}
-
 func open(t testing.TB) (*clickhouse.Engine, string) {
 	t.Helper()
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	db := "flowlens_test_" + hex.EncodeToString(b[:])
-	spec := strings.Replace(chURL(t), "http://", "clickhouse://", 1) + "/" + db
+	spec := chtest.Spec(t)
 	e, err := engine.Open(t.Context(), spec, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	eng := e.(*clickhouse.Engine)
-	t.Cleanup(func() {
-		_ = eng.Client().Exec(context.Background(), "DROP DATABASE IF EXISTS "+clickhouse.QuoteIdent(db))
-		eng.Close()
-	})
+	t.Cleanup(func() { eng.Close() })
 	return eng, spec
 }
 
