@@ -13,7 +13,7 @@
 // on the Insights compiler.
 //
 // A rule's query refers to its thresholds and to built-in parameters as
-// {{name}}; every value is substituted through Literal, the one quoting
+// {{name}}; every value is substituted through engine.Literal, the one quoting
 // function, and address predicates are generated from parsed prefixes, so no
 // user text is ever pasted into SQL. See docs/rules.md for the format and the
 // pack.

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/flowlens/flowlens/engine"
 )
 
 // ref is one {{…}} reference in a query.
@@ -52,31 +54,6 @@ func scanRefs(q string) ([]ref, *refError) {
 		i = end
 	}
 	return out, nil
-}
-
-// Literal renders a Go value as a SQL literal. It is the one function through
-// which values reach rule SQL: numbers in plain decimal, text single-quoted
-// with quotes doubled, nothing else.
-func Literal(v any) string {
-	switch x := v.(type) {
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case float64:
-		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
-			return strconv.FormatInt(int64(x), 10)
-		}
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case string:
-		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
-	case bool:
-		if x {
-			return sqlTrue
-		}
-		return sqlFalse
-	}
-	panic(fmt.Sprintf("detect.Literal: unsupported type %T", v))
 }
 
 // sqlTrue and sqlFalse are the boolean constants rules are expanded with:
@@ -202,7 +179,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 				b := base
 				b[next/8-1] += byte(i)
 				if next == 32 {
-					exact = append(exact, Literal(netip.AddrFrom4(b).String()))
+					exact = append(exact, engine.Literal(netip.AddrFrom4(b).String()))
 					continue
 				}
 				parts := make([]string, next/8)
@@ -218,7 +195,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 			bits := p.Bits()
 			switch {
 			case bits == 32:
-				exact = append(exact, Literal(a.String()))
+				exact = append(exact, engine.Literal(a.String()))
 			case bits == 0:
 				terms = append(terms, fmt.Sprintf("%s LIKE '%%.%%.%%.%%'", col))
 			case bits%8 == 0:
@@ -239,12 +216,12 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 					parts[i] = strconv.Itoa(int(b[i]))
 				}
 				terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s BETWEEN %d AND %d)",
-					col, Literal(strings.Join(parts, ".")+".%"), octet, lo, hi))
+					col, engine.Literal(strings.Join(parts, ".")+".%"), octet, lo, hi))
 			}
 			continue
 		}
 		if p.Bits() == 128 {
-			exact = append(exact, Literal(a.String()))
+			exact = append(exact, engine.Literal(a.String()))
 			continue
 		}
 		full := strings.Split(a.StringExpanded(), ":")
@@ -257,7 +234,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 				if v < 0x10 {
 					continue
 				}
-				alts = append(alts, fmt.Sprintf("%s LIKE %s", col, Literal(fmt.Sprintf("%02x__:%%", v))))
+				alts = append(alts, fmt.Sprintf("%s LIKE %s", col, engine.Literal(fmt.Sprintf("%02x__:%%", v))))
 			}
 			if len(alts) > 0 {
 				terms = append(terms, "("+strings.Join(alts, " OR ")+")")
@@ -289,13 +266,13 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		list = slices.Compact(list)
 		if len(list) <= maxLikes {
 			for _, pre := range list {
-				out = append(out, fmt.Sprintf("%s LIKE %s", col, Literal(pre+".%")))
+				out = append(out, fmt.Sprintf("%s LIKE %s", col, engine.Literal(pre+".%")))
 			}
 			continue
 		}
 		lits := make([]string, len(list))
 		for i, pre := range list {
-			lits[i] = Literal(pre)
+			lits[i] = engine.Literal(pre)
 		}
 		out = append(out, fmt.Sprintf("%s IN (%s)", leadingOctets(col, octets), strings.Join(lits, ", ")))
 	}
@@ -310,7 +287,7 @@ func prefixPredicate(col string, ps []netip.Prefix) string {
 		list = slices.Compact(list)
 		lits := make([]string, len(list))
 		for i, v := range list {
-			lits[i] = Literal(v)
+			lits[i] = engine.Literal(v)
 		}
 		in := fmt.Sprintf("%s IN (%s)", k.lhs, strings.Join(lits, ", "))
 		if k.cond != "" {
@@ -342,7 +319,7 @@ func ipv6Terms(col string, g []string, lookups map[lookup][]string) []string {
 		key := lookup{lhs: leadingGroups(col, k)}
 		lookups[key] = append(lookups[key], strings.Join(g, ":"))
 	} else {
-		terms = append(terms, fmt.Sprintf("%s LIKE %s", col, Literal(strings.Join(g, ":")+":%")))
+		terms = append(terms, fmt.Sprintf("%s LIKE %s", col, engine.Literal(strings.Join(g, ":")+":%")))
 	}
 	for j := 0; j < k; j++ {
 		if g[j] != "0" || j > 0 && g[j-1] == "0" {
@@ -360,7 +337,7 @@ func ipv6Terms(col string, g []string, lookups map[lookup][]string) []string {
 			// long (a single zero is written 0, never ::), and the tail, which
 			// starts with g[m+1:], has the 7-m groups left.
 			if m > j {
-				terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s = %d)", col, Literal(head+strings.Join(g[m+1:], ":")+":%"), colons, 6-m))
+				terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s = %d)", col, engine.Literal(head+strings.Join(g[m+1:], ":")+":%"), colons, 6-m))
 			}
 			continue
 		}
@@ -370,7 +347,7 @@ func ipv6Terms(col string, g []string, lookups map[lookup][]string) []string {
 		most := min(8-k, 6-j)
 		switch {
 		case most <= 0:
-			terms = append(terms, fmt.Sprintf("%s = %s", col, Literal(head)))
+			terms = append(terms, fmt.Sprintf("%s = %s", col, engine.Literal(head)))
 		case lookups != nil && j > 0:
 			// The text before the first :: is g[:j], and the whole text has
 			// j-1 colons before it, 2 in it and fewer than most after it.
@@ -378,7 +355,7 @@ func ipv6Terms(col string, g []string, lookups map[lookup][]string) []string {
 				cond: fmt.Sprintf("length(%s) - length(replace(%s, ':', '')) < %d", col, col, most+j+1)}
 			lookups[key] = append(lookups[key], strings.Join(g[:j], ":"))
 		default:
-			terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s < %d)", col, Literal(head+"%"), colons, most))
+			terms = append(terms, fmt.Sprintf("(%s LIKE %s AND %s < %d)", col, engine.Literal(head+"%"), colons, most))
 		}
 	}
 	return terms

@@ -49,7 +49,7 @@ func TestPrefixPredicate(t *testing.T) {
 	}
 	var values []string
 	for _, a := range addrs {
-		values = append(values, "("+Literal(a)+")")
+		values = append(values, "("+engine.Literal(a)+")")
 	}
 	for name, ps := range sets {
 		t.Run(name, func(t *testing.T) {
@@ -134,16 +134,6 @@ func mustPrefixes(ss ...string) []netip.Prefix {
 		out[i] = netip.MustParsePrefix(s)
 	}
 	return out
-}
-
-func TestLiteral(t *testing.T) {
-	for v, want := range map[any]string{
-		10: "10", int64(-3): "-3", 0.25: "0.25", 1e8: "100000000", "it's": "'it''s'", "'; DROP TABLE x; --": "'''; DROP TABLE x; --'", true: "(1 = 1)",
-	} {
-		if got := Literal(v); got != want {
-			t.Errorf("Literal(%v) = %s, want %s", v, got, want)
-		}
-	}
 }
 
 func TestExpansionPositions(t *testing.T) {

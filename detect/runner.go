@@ -346,21 +346,21 @@ func (r *Runner) render(rl *Rule, refs []ref, sp span, size int64, hits *threatH
 func (r *Runner) value(rl *Rule, x ref, sp span, size int64) (string, error) {
 	switch x.name {
 	case "from":
-		return Literal(sp.from.Unix()), nil
+		return engine.Literal(sp.from.Unix()), nil
 	case "to":
-		return Literal(ceilUnix(sp.to)), nil
+		return engine.Literal(ceilUnix(sp.to)), nil
 	case "window":
-		return Literal(size), nil
+		return engine.Literal(size), nil
 	case "baseline":
-		return Literal(int64(rl.Baseline / time.Second)), nil
+		return engine.Literal(int64(rl.Baseline / time.Second)), nil
 	case "baseline_from":
-		return Literal(sp.from.Add(-rl.Baseline).Unix()), nil
+		return engine.Literal(sp.from.Add(-rl.Baseline).Unix()), nil
 	case "bucket":
 		if sp.offset == 0 {
-			return fmt.Sprintf("(CAST(floor(start / %s) AS BIGINT) * %s)", Literal(size), Literal(size)), nil
+			return fmt.Sprintf("(CAST(floor(start / %s) AS BIGINT) * %s)", engine.Literal(size), engine.Literal(size)), nil
 		}
 		return fmt.Sprintf("(CAST(floor((start - %s) / %s) AS BIGINT) * %s + %s)",
-			Literal(sp.offset), Literal(size), Literal(size), Literal(sp.offset)), nil
+			engine.Literal(sp.offset), engine.Literal(size), engine.Literal(size), engine.Literal(sp.offset)), nil
 	case "internal":
 		return prefixPredicate(x.arg, r.o.Internal), nil
 	case "external":
@@ -374,7 +374,7 @@ func (r *Runner) value(rl *Rule, x ref, sp span, size int64) (string, error) {
 		return allowPredicate(rl.Allow), nil
 	}
 	if v, ok := rl.Threshold(x.name); ok {
-		return Literal(v), nil
+		return engine.Literal(v), nil
 	}
 	return "", fmt.Errorf("unknown parameter {{%s}}", x.text)
 }
@@ -400,14 +400,14 @@ func allowPredicate(a Allow) string {
 	if len(a.Ports) > 0 {
 		ps := make([]string, len(a.Ports))
 		for i, p := range a.Ports {
-			ps[i] = Literal(p)
+			ps[i] = engine.Literal(p)
 		}
 		terms = append(terms, "coalesce(dstport IN ("+strings.Join(ps, ", ")+"), "+sqlFalse+")")
 	}
 	if len(a.ENIs) > 0 {
 		es := make([]string, len(a.ENIs))
 		for i, e := range a.ENIs {
-			es[i] = Literal(e)
+			es[i] = engine.Literal(e)
 		}
 		terms = append(terms, "coalesce(interface_id IN ("+strings.Join(es, ", ")+"), "+sqlFalse+")")
 	}

@@ -96,7 +96,7 @@ func (h *threatHits) predicate(col string) string {
 	}
 	lits := make([]string, len(h.addrs))
 	for i, s := range h.addrs {
-		lits[i] = Literal(s)
+		lits[i] = engine.Literal(s)
 	}
 	return fmt.Sprintf("(%s IN (%s))", col, strings.Join(lits, ", "))
 }

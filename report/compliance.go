@@ -550,7 +550,7 @@ FROM vpc_flow_logs WHERE `+b.scope, b.rng())
 	rj.ScopeRecords, rj.Records, rj.Packets, rj.Bytes, rj.Sources, rj.Destinations =
 		toInt(r[0]), toInt(r[1]), toInt(r[2]), toInt(r[3]), toInt(r[4]), toInt(r[5])
 	where := " FROM vpc_flow_logs WHERE action = 'REJECT' AND " + b.scope
-	top := Literal(b.o.Top)
+	top := engine.Literal(b.o.Top)
 	if rj.TopSources, err = b.addrs("rejected sources", `SELECT srcaddr, count(*) AS n, count(DISTINCT dstaddr), count(DISTINCT dstport)`+where+
 		` AND srcaddr IS NOT NULL GROUP BY srcaddr ORDER BY n DESC, srcaddr LIMIT `+top, b.rng()); err != nil {
 		return err
@@ -570,7 +570,7 @@ FROM vpc_flow_logs WHERE `+b.scope, b.rng())
 		p.Service = Service(p.Protocol, p.Port)
 		rj.TopPorts = append(rj.TopPorts, p)
 	}
-	from := Literal(b.o.From.Unix())
+	from := engine.Literal(b.o.From.Unix())
 	// The rejected sources of the period, then those of them seen in the
 	// lookback (a semi-join, so the lookback's other sources cost nothing).
 	nrows, err := b.q.rows("new rejected sources", `WITH r AS (

@@ -114,21 +114,6 @@ func (q *querier) rows(what, sql string, r engine.Range) ([][]any, error) {
 	return res.Rows, nil
 }
 
-// Literal renders a Go value as a SQL literal: integers in decimal, text
-// single-quoted with quotes doubled. It is the one function through which
-// values reach the report's SQL.
-func Literal(v any) string {
-	switch x := v.(type) {
-	case int:
-		return strconv.Itoa(x)
-	case int64:
-		return strconv.FormatInt(x, 10)
-	case string:
-		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
-	}
-	panic(fmt.Sprintf("report.Literal: unsupported type %T", v))
-}
-
 // prefixSQL renders "col lies in one of ps" over the text form of an address
 // column with string functions only (DuckDB's inet extension is not linked
 // in). IPv4 prefixes of any length work; IPv6 prefixes must end on a 16-bit
@@ -151,11 +136,11 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 			var t string
 			switch {
 			case bits == 32:
-				t = col + " = " + Literal(a.String())
+				t = col + " = " + engine.Literal(a.String())
 			case whole == 0:
 				t = col + " LIKE '%.%.%.%'"
 			default:
-				t = col + " LIKE " + Literal(strings.Join(parts, ".")+".%")
+				t = col + " LIKE " + engine.Literal(strings.Join(parts, ".")+".%")
 			}
 			if bits%8 != 0 {
 				lo := int(b[whole])
@@ -167,7 +152,7 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 		}
 		switch {
 		case bits == 128:
-			terms = append(terms, col+" = "+Literal(a.String()))
+			terms = append(terms, col+" = "+engine.Literal(a.String()))
 		case bits%16 == 0 && bits > 0:
 			full := strings.Split(a.StringExpanded(), ":")
 			var lead []string
@@ -178,7 +163,7 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 				}
 				lead = append(lead, strconv.FormatUint(v, 16))
 			}
-			terms = append(terms, "("+col+" LIKE '%:%' AND lower("+col+") LIKE "+Literal(strings.Join(lead, ":")+":%")+")")
+			terms = append(terms, "("+col+" LIKE '%:%' AND lower("+col+") LIKE "+engine.Literal(strings.Join(lead, ":")+":%")+")")
 		case bits > 0 && bits < 16:
 			// The first group, written with 4 hex digits: enumerate its
 			// first byte (up to /8) or its second byte (beyond).
@@ -202,7 +187,7 @@ func prefixSQL(col string, ps []netip.Prefix) (string, error) {
 			// record, and _ can only meet a hex digit in an address.
 			var likes []string
 			for _, a := range alts {
-				likes = append(likes, "lower("+col+") LIKE "+Literal(a))
+				likes = append(likes, "lower("+col+") LIKE "+engine.Literal(a))
 			}
 			terms = append(terms, "("+col+" LIKE '%:%' AND ("+strings.Join(likes, " OR ")+"))")
 		default:

@@ -219,7 +219,7 @@ func TestPrefixSQL(t *testing.T) {
 				}
 				want := slices.ContainsFunc(ps, func(p netip.Prefix) bool { return p.Contains(a) })
 				var got bool
-				if err := db.QueryRow("SELECT " + pred + " FROM (SELECT " + Literal(a.String()) + " AS a)").Scan(&got); err != nil {
+				if err := db.QueryRow("SELECT " + pred + " FROM (SELECT " + engine.Literal(a.String()) + " AS a)").Scan(&got); err != nil {
 					t.Fatalf("%s: %v", pred, err)
 				}
 				if got != want {

@@ -123,14 +123,14 @@ func BuildTraffic(ctx context.Context, in Inputs, o Options) (*Traffic, error) {
 	volume := func(row []any, i int) Volume {
 		return Volume{Records: toInt(row[i]), Packets: toInt(row[i+1]), Bytes: toInt(row[i+2])}
 	}
-	top := Literal(o.Top)
+	top := engine.Literal(o.Top)
 
 	// One scan for the series, protocols, actions and directions: the
 	// address classification runs once per record.
 	dir := `CASE WHEN srcaddr IS NULL OR dstaddr IS NULL THEN 'unknown'
   ELSE (CASE WHEN ` + srcInt + ` THEN 'internal' ELSE 'external' END) || '-' || (CASE WHEN ` + dstInt + ` THEN 'internal' ELSE 'external' END) END`
 	rows, err := q.rows("traffic over time, protocols, actions and directions", `SELECT grouping_id(b, protocol, a, d), b, protocol, a, d, `+vol+`
-FROM (SELECT start // `+Literal(t.BucketSeconds)+` AS b, protocol, coalesce(action, '-') AS a, `+dir+` AS d, packets, bytes FROM vpc_flow_logs)
+FROM (SELECT start // `+engine.Literal(t.BucketSeconds)+` AS b, protocol, coalesce(action, '-') AS a, `+dir+` AS d, packets, bytes FROM vpc_flow_logs)
 GROUP BY GROUPING SETS ((b), (protocol), (a), (d))`, r)
 	if err != nil {
 		return nil, err
