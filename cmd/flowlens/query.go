@@ -25,6 +25,7 @@ import (
 	"github.com/flowlens/flowlens/insights"
 	"github.com/flowlens/flowlens/insights/compile"
 	"github.com/flowlens/flowlens/lake"
+	"github.com/flowlens/flowlens/server"
 )
 
 func init() { register(newQueryCmd) }
@@ -123,7 +124,7 @@ func runQuery(cmd *cobra.Command, f *queryFlags, arg string) error {
 	lang := f.lang
 	switch lang {
 	case "":
-		lang = detectLang(text)
+		lang = server.DetectLang(text)
 	case "insights", "sql":
 	default:
 		return usageErrorf("--lang: %q is not insights or sql", f.lang)
@@ -264,49 +265,6 @@ func readQuery(cmd *cobra.Command, arg string) (string, error) {
 		return "", usageErrorf("the query is empty")
 	}
 	return text, nil
-}
-
-// sqlWords are the words that start a SQL statement, whether it may run or not
-// (the engine refuses all but SELECT with a clear message).
-var sqlWords = map[string]bool{
-	"select": true, "with": true, "from": true, "values": true, "table": true, "describe": true, "show": true,
-	"summarize": true, "pivot": true, "unpivot": true, "explain": true, "copy": true, "attach": true, "detach": true,
-	"install": true, "load": true, "set": true, "reset": true, "pragma": true, "call": true, "create": true,
-	"drop": true, "alter": true, "insert": true, "update": true, "delete": true, "export": true, "import": true,
-	"use": true, "begin": true, "commit": true, "rollback": true, "checkpoint": true, "vacuum": true, "analyze": true,
-	"prepare": true, "execute": true, "deallocate": true, "truncate": true, "merge": true, "grant": true,
-}
-
-// detectLang tells SQL from Insights by the first word, after blanks and
-// comments (SQL's -- and /* */, Insights' #).
-func detectLang(q string) string {
-	i := 0
-	for i < len(q) {
-		switch {
-		case q[i] == ' ' || q[i] == '\t' || q[i] == '\n' || q[i] == '\r':
-			i++
-		case strings.HasPrefix(q[i:], "--"):
-			return "sql"
-		case strings.HasPrefix(q[i:], "/*"):
-			return "sql"
-		case q[i] == '#':
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
-		case q[i] == '(':
-			return "sql"
-		default:
-			j := i
-			for j < len(q) && (q[j] == '_' || 'a' <= q[j]|0x20 && q[j]|0x20 <= 'z') {
-				j++
-			}
-			if sqlWords[strings.ToLower(q[i:j])] {
-				return "sql"
-			}
-			return "insights"
-		}
-	}
-	return "insights"
 }
 
 // timeRange reads --since, --from and --to.

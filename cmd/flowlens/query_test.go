@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/querytest"
+	"github.com/flowlens/flowlens/server"
 )
 
 const queryLines = `2 123456789012 eni-01 10.0.1.5 10.0.0.220 49152 443 6 10 840 1709251200 1709251260 ACCEPT OK
@@ -151,8 +152,8 @@ func TestDetectLang(t *testing.T) {
 		"display srcaddr":                        "insights",
 	}
 	for q, want := range tests {
-		if got := detectLang(q); got != want {
-			t.Errorf("detectLang(%q) = %s, want %s", q, got, want)
+		if got := server.DetectLang(q); got != want {
+			t.Errorf("server.DetectLang(%q) = %s, want %s", q, got, want)
 		}
 	}
 }

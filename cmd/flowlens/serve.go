@@ -208,7 +208,7 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	jobs := &server.Jobs{}
 	srv, err := server.New(server.Options{
-		DataDir: dataDir, Engine: eng, Insights: insightsCompiler, DetectLang: detectLang,
+		DataDir: dataDir, Engine: eng, Insights: insightsCompiler, DetectLang: server.DetectLang,
 		Alerts: store, Rules: rules, Token: token, QueryTimeout: f.queryTimeout, Jobs: jobs,
 		Version: version, Logger: slog.Default(),
 	})
