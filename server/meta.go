@@ -4,10 +4,10 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/flowlens/flowlens/config"
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/flowlog"
@@ -230,7 +230,7 @@ func ruleInfo(r *detect.Rule) RuleInfo {
 		mitre = []string{}
 	}
 	return RuleInfo{ID: r.ID, Title: r.Title, Category: r.Category, Severity: r.Severity.String(), MITRE: mitre,
-		Description: r.Description, Lang: r.Lang, Query: r.Query, Window: shortDuration(r.Window.Size), WindowMode: r.Window.Mode,
+		Description: r.Description, Lang: r.Lang, Query: r.Query, Window: config.FormatDuration(r.Window.Size), WindowMode: r.Window.Mode,
 		Thresholds: th, Enabled: r.Enabled, Source: src}
 }
 
@@ -250,17 +250,4 @@ func (s *Server) handleRule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"rule": ruleInfo(s.o.Rules[i]), "text": string(s.o.Rules[i].Text)})
-}
-
-// shortDuration prints 1h, 10m, 1d rather than 1h0m0s.
-func shortDuration(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	case d >= time.Hour && d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d >= time.Minute && d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	}
-	return d.String()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-runewidth"
 	"golang.org/x/term"
 
+	"github.com/flowlens/flowlens/config"
 	"github.com/flowlens/flowlens/insights/compile"
 )
 
@@ -521,7 +522,7 @@ func timeSeries(bw *bufio.Writer, rs *resultSet, tc int, nums []int, width int) 
 			caption += ", each column the largest of the times it covers"
 		}
 		if regular {
-			caption += fmt.Sprintf(", %s bins", shortDuration(step))
+			caption += fmt.Sprintf(", %s bins", config.FormatDuration(step))
 		}
 		if repeats {
 			caption += ", the largest of the rows at one time"

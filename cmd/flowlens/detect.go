@@ -670,7 +670,7 @@ category, severity, window, thresholds and whether it is enabled.
 				for _, t := range r.Thresholds {
 					th = append(th, t.Name+"="+strconv.FormatFloat(t.Value, 'f', -1, 64))
 				}
-				win := shortDuration(r.Window.Size) + " " + r.Window.Mode
+				win := config.FormatDuration(r.Window.Size) + " " + r.Window.Mode
 				src := r.File
 				if r.Builtin {
 					src = "builtin"
@@ -732,19 +732,6 @@ printed as file:line:column and what was expected; the exit code is 2 when any.
 	validate.Flags().StringVar(&engineSpec, "engine", "", "query engine to check the SQL with (default duckdb)")
 	cmd.AddCommand(list, show, validate)
 	return cmd
-}
-
-// shortDuration prints 1h, 10m, 6h, 1d rather than 1h0m0s.
-func shortDuration(d time.Duration) string {
-	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	case d >= time.Hour && d%time.Hour == 0:
-		return strconv.Itoa(int(d/time.Hour)) + "h"
-	case d >= time.Minute && d%time.Minute == 0:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	}
-	return d.String()
 }
 
 // ruleProgress draws a bar of the rules a detect pass has finished.
