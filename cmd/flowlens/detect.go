@@ -137,6 +137,28 @@ not tried again for its other alerts in the same run.
 	return cmd
 }
 
+// rulesAndLists loads the rules and threat lists that detect and serve run
+// with: rule folders from --rules or else the configuration's rules.dirs, its
+// disable list, the --set overrides, and threat lists from --threat-list or
+// else the configuration's threat-lists.
+func rulesAndLists(cmd *cobra.Command, dirs, lists, set []string) ([]*detect.Rule, []*enrich.ThreatList, error) {
+	if !cmd.Flags().Changed("rules") {
+		dirs = g.cfg.Rules.Dirs
+	}
+	rules, err := loadRules(dirs, g.cfg.Rules.Disable, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !cmd.Flags().Changed("threat-list") {
+		lists = g.cfg.ThreatLists
+	}
+	tls, err := enrich.LoadThreatLists(lists)
+	if err != nil {
+		return nil, nil, &exitError{code: exitUsage, err: err}
+	}
+	return rules, tls, nil
+}
+
 // loadRules composes the rule set: built-in pack, user folders, disable list,
 // --set overrides. Rule file errors are usage errors listing every problem.
 func loadRules(dirs []string, disable []string, set []string) ([]*detect.Rule, error) {
@@ -285,21 +307,9 @@ func runDetect(cmd *cobra.Command, f *detectFlags) error {
 		// Zero is the engine's default; a negative limit is a typo.
 		return usageErrorf("--timeout: %s is not a positive duration", f.timeout)
 	}
-	dirs := f.rules
-	if !cmd.Flags().Changed("rules") {
-		dirs = g.cfg.Rules.Dirs
-	}
-	rules, err := loadRules(dirs, g.cfg.Rules.Disable, f.set)
+	rules, tls, err := rulesAndLists(cmd, f.rules, f.threatLists, f.set)
 	if err != nil {
 		return err
-	}
-	lists := f.threatLists
-	if !cmd.Flags().Changed("threat-list") {
-		lists = g.cfg.ThreatLists
-	}
-	tls, err := enrich.LoadThreatLists(lists)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
 	}
 	var truth []detect.TruthEvent
 	if f.truth != "" {

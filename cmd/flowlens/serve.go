@@ -16,7 +16,6 @@ import (
 	"github.com/flowlens/flowlens/detect"
 	"github.com/flowlens/flowlens/engine"
 	_ "github.com/flowlens/flowlens/engine/duckdb" // the embedded engine
-	"github.com/flowlens/flowlens/enrich"
 	"github.com/flowlens/flowlens/ingest"
 	"github.com/flowlens/flowlens/lake"
 	"github.com/flowlens/flowlens/server"
@@ -156,21 +155,9 @@ func runServe(cmd *cobra.Command, f *serveFlags) error {
 	if st, err := os.Stat(dataDir); err == nil && !st.IsDir() {
 		return usageErrorf("the data folder %s is a file, not a folder", dataDir)
 	}
-	dirs := f.rules
-	if !cmd.Flags().Changed("rules") {
-		dirs = g.cfg.Rules.Dirs
-	}
-	rules, err := loadRules(dirs, g.cfg.Rules.Disable, nil)
+	rules, tls, err := rulesAndLists(cmd, f.rules, f.threatLists, nil)
 	if err != nil {
 		return err
-	}
-	lists := f.threatLists
-	if !cmd.Flags().Changed("threat-list") {
-		lists = g.cfg.ThreatLists
-	}
-	tls, err := enrich.LoadThreatLists(lists)
-	if err != nil {
-		return &exitError{code: exitUsage, err: err}
 	}
 	var ingestOpts ingest.Options
 	if f.ingestDir != "" {
