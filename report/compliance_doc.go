@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowlens/flowlens/alert"
+	"github.com/flowlens/flowlens/internal/human"
 )
 
 const pciSource = "PCI DSS v4.0.1"
@@ -119,7 +120,7 @@ func (c *Compliance) document() *document {
 		rej.Blocks = append(rej.Blocks, para{Tone: "note", Text: "No rejected records in the period."})
 	} else {
 		rej.Blocks = append(rej.Blocks, para{Text: fmt.Sprintf("%s rejected records (%s of the records in scope), %s packets, %s, from %s source(s) to %s destination(s).",
-			num(rj.Records), pct(rj.Records, rj.ScopeRecords), num(rj.Packets), bytesText(rj.Bytes), num(rj.Sources), num(rj.Destinations))})
+			num(rj.Records), pct(rj.Records, rj.ScopeRecords), num(rj.Packets), human.Bytes(rj.Bytes), num(rj.Sources), num(rj.Destinations))})
 		rej.Blocks = append(rej.Blocks, addrTable("Top rejected sources", "source", "destinations", rj.TopSources),
 			addrTable("Top rejected destinations", "destination", "sources", rj.TopDests))
 		pt := newTable("Top rejected destination ports", "port", "protocol", "service", "records>", "sources>")
@@ -157,7 +158,7 @@ func (c *Compliance) document() *document {
 				et.More = len(ex.Ports) - k
 				break
 			}
-			et.add(p.Admin, fmt.Sprint(p.Port), ProtocolName(p.Protocol), orDash(p.Service), num(p.Records), num(p.Sources), num(p.Targets), bytesText(p.Bytes))
+			et.add(p.Admin, fmt.Sprint(p.Port), ProtocolName(p.Protocol), orDash(p.Service), num(p.Records), num(p.Sources), num(p.Targets), human.Bytes(p.Bytes))
 		}
 		exp.Blocks = append(exp.Blocks, et)
 		at := newTable("Internal addresses accepting administration or database ports from the internet", "address", "port", "service", "records>", "sources>", "first", "last")

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/flowlens/flowlens/internal/human"
 )
 
 // document is a report laid out for people: the Markdown, HTML and terminal
@@ -103,20 +105,6 @@ func num(n int64) string {
 	return b.String()
 }
 
-// bytesText renders a byte count with a binary unit: 1.2 GiB.
-func bytesText(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
 // pct renders part of whole as a percentage with one decimal.
 func pct(part, whole int64) string {
 	if whole == 0 {
@@ -138,7 +126,7 @@ func short(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-func shortBytes(v float64) string { return bytesText(int64(v)) }
+func shortBytes(v float64) string { return human.Bytes(int64(v)) }
 
 // orDash renders an empty text as "-".
 func orDash(s string) string {

@@ -30,6 +30,7 @@ import (
 	"github.com/flowlens/flowlens/ingest"
 	"github.com/flowlens/flowlens/insights"
 	"github.com/flowlens/flowlens/insights/compile"
+	"github.com/flowlens/flowlens/internal/human"
 	"github.com/flowlens/flowlens/lake"
 )
 
@@ -665,8 +666,8 @@ func TestNumbers(t *testing.T) {
 		in   int64
 		want string
 	}{{0, "0 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1288490189, "1.2 GiB"}} {
-		if got := bytesText(tc.in); got != tc.want {
-			t.Errorf("bytesText(%d) = %q, want %q", tc.in, got, tc.want)
+		if got := human.Bytes(tc.in); got != tc.want {
+			t.Errorf("human.Bytes(%d) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/flowlens/flowlens/internal/human"
 	"slices"
 	"strings"
 	"time"
@@ -235,7 +236,7 @@ func (t *Traffic) document() *document {
 	d.Meta = [][2]string{
 		{"Records", num(t.Total.Records)},
 		{"Packets", num(t.Total.Packets)},
-		{"Bytes", bytesText(t.Total.Bytes)},
+		{"Bytes", human.Bytes(t.Total.Bytes)},
 		{"Generated", t.GeneratedAt.Format(time.RFC3339) + " by flowlens report traffic"},
 	}
 	if t.Total.Records == 0 {
@@ -263,27 +264,27 @@ func (t *Traffic) document() *document {
 
 	tt := newTable("", "source", "bytes>", "packets>", "records>", "destinations>")
 	for _, x := range t.TopTalkers {
-		tt.add(false, x.Addr, bytesText(x.Bytes), num(x.Packets), num(x.Records), num(x.Peers))
+		tt.add(false, x.Addr, human.Bytes(x.Bytes), num(x.Packets), num(x.Records), num(x.Peers))
 	}
 	ct := newTable("", "source", "destination", "bytes>", "packets>", "records>")
 	for _, x := range t.TopConvs {
-		ct.add(false, x.Src, x.Dst, bytesText(x.Bytes), num(x.Packets), num(x.Records))
+		ct.add(false, x.Src, x.Dst, human.Bytes(x.Bytes), num(x.Packets), num(x.Records))
 	}
 	pt := newTable("By protocol and service port (the lower of the two ports)", "protocol", "port", "service", "bytes>", "records>")
 	for _, x := range t.TopPorts {
-		pt.add(false, x.ProtocolName, fmt.Sprint(x.Port), orDash(x.Service), bytesText(x.Bytes), num(x.Records))
+		pt.add(false, x.ProtocolName, fmt.Sprint(x.Port), orDash(x.Service), human.Bytes(x.Bytes), num(x.Records))
 	}
 	prt := newTable("By protocol", "protocol", "number>", "bytes>", "share of bytes>", "records>")
 	for _, x := range t.Protocols {
-		prt.add(false, x.ProtocolName, fmt.Sprint(x.Protocol), bytesText(x.Bytes), pct(x.Bytes, t.Total.Bytes), num(x.Records))
+		prt.add(false, x.ProtocolName, fmt.Sprint(x.Protocol), human.Bytes(x.Bytes), pct(x.Bytes, t.Total.Bytes), num(x.Records))
 	}
 	at := newTable("", "action", "records>", "share of records>", "bytes>", "share of bytes>")
 	for _, x := range t.Actions {
-		at.add(x.Action == "REJECT", x.Action, num(x.Records), pct(x.Records, t.Total.Records), bytesText(x.Bytes), pct(x.Bytes, t.Total.Bytes))
+		at.add(x.Action == "REJECT", x.Action, num(x.Records), pct(x.Records, t.Total.Records), human.Bytes(x.Bytes), pct(x.Bytes, t.Total.Bytes))
 	}
 	dt := newTable("", "direction", "records>", "bytes>", "share of bytes>")
 	for _, x := range t.Directions {
-		dt.add(false, x.Direction, num(x.Records), bytesText(x.Bytes), pct(x.Bytes, t.Total.Bytes))
+		dt.add(false, x.Direction, num(x.Records), human.Bytes(x.Bytes), pct(x.Bytes, t.Total.Bytes))
 	}
 	et := newTable("", "interface", "vpc", "nat", "bytes>", "packets>", "records>")
 	for _, x := range t.Egress {
@@ -291,7 +292,7 @@ func (t *Traffic) document() *document {
 		if x.NAT {
 			nat = "yes"
 		}
-		et.add(x.NAT, x.Interface, orDash(x.VPC), orDash(nat), bytesText(x.Bytes), num(x.Packets), num(x.Records))
+		et.add(x.NAT, x.Interface, orDash(x.VPC), orDash(nat), human.Bytes(x.Bytes), num(x.Packets), num(x.Records))
 	}
 	d.Sections = append(d.Sections,
 		section{ID: "top-talkers", Title: "Top talkers (by bytes sent)", Blocks: []block{tt}},

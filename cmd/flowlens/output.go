@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/mattn/go-runewidth"
+
+	"github.com/flowlens/flowlens/internal/human"
 )
 
 // resultSet is tabular output: the shape of `-o json` and of the HTTP API.
@@ -319,15 +321,4 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 }
 
 // humanBytes renders a byte count with a binary unit.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
+func humanBytes(n int64) string { return human.Bytes(n) }

@@ -1,0 +1,14 @@
+package human
+
+import "testing"
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		5<<20 + 300<<10: "5.3 MiB", 3 << 30: "3.0 GiB", 1 << 62: "4.0 EiB",
+	} {
+		if got := Bytes(n); got != want {
+			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
