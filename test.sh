@@ -65,7 +65,7 @@ step "fuzz smoke"
 # fail a target with a bare "context deadline exceeded" when a -fuzztime duration
 # runs out (go.dev/issue/75804, fixed in Go 1.27). A count never takes that path.
 # FUZZTIME=60s still works for a longer local run, with that risk.
-fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-50000x}" "$1"; }
+fuzz() { go test -run '^$' -fuzz "^$2\$" -fuzztime "${FUZZTIME:-30000x}" "$1"; }
 while read -r pkg target; do
   [ -n "$pkg" ] && fuzz "$pkg" "$target"
 done < <(grep -rho --include='*_test.go' 'func Fuzz[A-Za-z0-9_]*' . -l | sort -u | while read -r file; do
