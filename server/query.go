@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"math/big"
 	"mime"
 	"net/http"
 	"strconv"
@@ -273,35 +272,8 @@ func timeArg(name string, raw json.RawMessage) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// jsonValue makes a result value encodable: times as RFC 3339 in UTC,
-// NaN and infinities as null, big integers as numbers.
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-	case *big.Int:
-		return json.Number(x.String())
-	case []byte:
-		return string(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonValue(e)
-		}
-		return out
-	}
-	return v
-}
+// jsonValue is engine.JSONValue.
+func jsonValue(v any) any { return engine.JSONValue(v) }
 
 // sqlWords start a SQL statement, whether it may run or not (the engine
 // refuses all but SELECT with a clear message).

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mattn/go-runewidth"
 
+	"github.com/flowlens/flowlens/engine"
 	"github.com/flowlens/flowlens/internal/human"
 )
 
@@ -228,34 +229,8 @@ func exactFloat(f float64) string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// jsonValue makes v encodable, also inside lists, structs and maps: times as
-// RFC 3339 (with fractional seconds when there are any), NaN and infinities as
-// null.
-func jsonValue(v any) any {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC().Format(time.RFC3339Nano)
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return nil
-		}
-	case []byte:
-		return string(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = jsonValue(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = jsonValue(e)
-		}
-		return out
-	}
-	return v
-}
+// jsonValue is engine.JSONValue.
+func jsonValue(v any) any { return engine.JSONValue(v) }
 
 // uniqueKeys returns the columns as object keys for ndjson: a name that
 // repeats an earlier one gets the first free suffix _1, _2, … (as DuckDB
